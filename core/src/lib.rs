@@ -1,0 +1,13 @@
+//! Gatewright: Kubernetes Gateway API v1.6.1 in, Envoy xDS resources and Gateway API status out.
+//!
+//! The crate is sans-IO: the translation is a pure function over a snapshot of objects.
+//! Files, sockets, processes and clocks live behind the provider and sink traits.
+
+#![warn(missing_docs)]
+
+pub mod diagnostic;
+pub mod load;
+pub mod model;
+
+pub use diagnostic::{Diagnostic, Severity, Source};
+pub use model::{Kind, Object, ObjectKey};

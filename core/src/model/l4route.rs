@@ -1,0 +1,64 @@
+//! TLSRoute, TCPRoute and UDPRoute: connection-level routing.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::refs::{BackendObjectReference, ParentReference};
+
+/// A TLSRoute: routes TLS connections by SNI.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsRouteSpec {
+    /// Gateways (or listeners) to attach to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_refs: Option<Vec<ParentReference>>,
+    /// SNI names this route serves.
+    #[serde(default)]
+    pub hostnames: Vec<String>,
+    /// Exactly one rule.
+    #[serde(default)]
+    pub rules: Vec<L4RouteRule>,
+    /// Experimental: attach to the default Gateways.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_default_gateways: Option<String>,
+}
+
+/// A TCPRoute or UDPRoute: forwards a port's connections or datagrams.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct L4RouteSpec {
+    /// Gateways (or listeners) to attach to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_refs: Option<Vec<ParentReference>>,
+    /// Exactly one rule.
+    #[serde(default)]
+    pub rules: Vec<L4RouteRule>,
+    /// Experimental: attach to the default Gateways.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_default_gateways: Option<String>,
+}
+
+/// The rule of a connection-level route.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct L4RouteRule {
+    /// Optional stable name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Weighted backends.
+    #[serde(default)]
+    pub backend_refs: Vec<L4BackendRef>,
+}
+
+/// A weighted backend of a connection-level route.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub struct L4BackendRef {
+    /// The backend.
+    #[serde(flatten)]
+    pub backend: BackendObjectReference,
+    /// Share of connections; defaults to 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i32>,
+}

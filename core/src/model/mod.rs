@@ -1,0 +1,427 @@
+//! The Gateway API v1.6.1 kinds and the Kubernetes kinds the translation reads.
+//!
+//! Field names are exactly the CRDs' JSON names; optional fields stay `Option` so a
+//! round trip keeps the difference between "absent" and "empty" that CEL rules see.
+
+pub mod gateway;
+pub mod grpcroute;
+pub mod httproute;
+pub mod kube;
+pub mod l4route;
+pub mod meta;
+pub mod policy;
+pub mod refs;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use gateway::*;
+pub use grpcroute::*;
+pub use httproute::*;
+pub use kube::*;
+pub use l4route::*;
+pub use meta::*;
+pub use policy::*;
+pub use refs::*;
+
+/// Declares a top-level kind: `apiVersion`, `kind`, `metadata`, then its body.
+macro_rules! kind {
+    ($(#[$doc:meta])* $name:ident { spec: $spec:ty, status: $status:ty }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            /// `group/version`.
+            #[serde(default)]
+            pub api_version: String,
+            /// The kind name.
+            #[serde(default)]
+            pub kind: String,
+            /// Name, namespace, labels, generation.
+            #[serde(default)]
+            pub metadata: ObjectMeta,
+            /// Desired state.
+            #[serde(default)]
+            pub spec: $spec,
+            /// Observed state, as written by a controller.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub status: Option<$status>,
+        }
+    };
+    ($(#[$doc:meta])* $name:ident { flatten: $body:ty }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            /// `group/version`.
+            #[serde(default)]
+            pub api_version: String,
+            /// The kind name.
+            #[serde(default)]
+            pub kind: String,
+            /// Name, namespace, labels.
+            #[serde(default)]
+            pub metadata: ObjectMeta,
+            /// The kind's top-level fields.
+            #[serde(flatten)]
+            pub body: $body,
+        }
+    };
+}
+
+kind!(
+    /// A class of Gateways run by one controller.
+    GatewayClass { spec: GatewayClassSpec, status: GatewayClassStatus }
+);
+kind!(
+    /// A running proxy's listeners.
+    Gateway { spec: GatewaySpec, status: GatewayStatus }
+);
+kind!(
+    /// Listeners merged into a parent Gateway.
+    ListenerSet { spec: ListenerSetSpec, status: ListenerSetStatus }
+);
+kind!(
+    /// HTTP routing rules.
+    HttpRoute { spec: HttpRouteSpec, status: RouteStatus }
+);
+kind!(
+    /// gRPC routing rules.
+    GrpcRoute { spec: GrpcRouteSpec, status: RouteStatus }
+);
+kind!(
+    /// SNI routing of TLS connections.
+    TlsRoute { spec: TlsRouteSpec, status: RouteStatus }
+);
+kind!(
+    /// TCP connection forwarding.
+    TcpRoute { spec: L4RouteSpec, status: RouteStatus }
+);
+kind!(
+    /// UDP datagram forwarding.
+    UdpRoute { spec: L4RouteSpec, status: RouteStatus }
+);
+kind!(
+    /// Permission for cross-namespace references.
+    ReferenceGrant { spec: ReferenceGrantSpec, status: serde_json::Value }
+);
+kind!(
+    /// TLS from the proxy to backends.
+    BackendTlsPolicy { spec: BackendTlsPolicySpec, status: PolicyStatus }
+);
+kind!(
+    /// A namespace and its labels.
+    Namespace { spec: NamespaceSpec, status: serde_json::Value }
+);
+kind!(
+    /// A Service: ports and their protocols.
+    Service { spec: ServiceSpec, status: serde_json::Value }
+);
+kind!(
+    /// Endpoints of a Service.
+    EndpointSlice { flatten: EndpointSliceData }
+);
+kind!(
+    /// Certificates and keys.
+    Secret { flatten: SecretData }
+);
+kind!(
+    /// CA bundles and other text.
+    ConfigMap { flatten: ConfigMapData }
+);
+
+/// Every kind we understand, with the API group and versions a manifest may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Kind {
+    /// gateway.networking.k8s.io GatewayClass
+    GatewayClass,
+    /// gateway.networking.k8s.io Gateway
+    Gateway,
+    /// gateway.networking.k8s.io ListenerSet
+    ListenerSet,
+    /// gateway.networking.k8s.io HTTPRoute
+    HttpRoute,
+    /// gateway.networking.k8s.io GRPCRoute
+    GrpcRoute,
+    /// gateway.networking.k8s.io TLSRoute
+    TlsRoute,
+    /// gateway.networking.k8s.io TCPRoute
+    TcpRoute,
+    /// gateway.networking.k8s.io UDPRoute
+    UdpRoute,
+    /// gateway.networking.k8s.io ReferenceGrant
+    ReferenceGrant,
+    /// gateway.networking.k8s.io BackendTLSPolicy
+    BackendTlsPolicy,
+    /// core Namespace
+    Namespace,
+    /// core Service
+    Service,
+    /// discovery.k8s.io EndpointSlice
+    EndpointSlice,
+    /// core Secret
+    Secret,
+    /// core ConfigMap
+    ConfigMap,
+}
+
+impl Kind {
+    /// Every kind, in a fixed order (used for schemas and listings).
+    pub const ALL: [Kind; 15] = [
+        Kind::GatewayClass,
+        Kind::Gateway,
+        Kind::ListenerSet,
+        Kind::HttpRoute,
+        Kind::GrpcRoute,
+        Kind::TlsRoute,
+        Kind::TcpRoute,
+        Kind::UdpRoute,
+        Kind::ReferenceGrant,
+        Kind::BackendTlsPolicy,
+        Kind::Namespace,
+        Kind::Service,
+        Kind::EndpointSlice,
+        Kind::Secret,
+        Kind::ConfigMap,
+    ];
+
+    /// The kind as manifests spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::GatewayClass => "GatewayClass",
+            Kind::Gateway => "Gateway",
+            Kind::ListenerSet => "ListenerSet",
+            Kind::HttpRoute => "HTTPRoute",
+            Kind::GrpcRoute => "GRPCRoute",
+            Kind::TlsRoute => "TLSRoute",
+            Kind::TcpRoute => "TCPRoute",
+            Kind::UdpRoute => "UDPRoute",
+            Kind::ReferenceGrant => "ReferenceGrant",
+            Kind::BackendTlsPolicy => "BackendTLSPolicy",
+            Kind::Namespace => "Namespace",
+            Kind::Service => "Service",
+            Kind::EndpointSlice => "EndpointSlice",
+            Kind::Secret => "Secret",
+            Kind::ConfigMap => "ConfigMap",
+        }
+    }
+
+    /// The API group (`""` for core).
+    pub fn group(self) -> &'static str {
+        match self {
+            Kind::Namespace | Kind::Service | Kind::Secret | Kind::ConfigMap => "",
+            Kind::EndpointSlice => "discovery.k8s.io",
+            _ => GATEWAY_GROUP,
+        }
+    }
+
+    /// The API versions a manifest of this kind may carry.
+    pub fn versions(self) -> &'static [&'static str] {
+        match self {
+            Kind::GatewayClass | Kind::Gateway | Kind::HttpRoute => &["v1", "v1beta1"],
+            Kind::ReferenceGrant => &["v1beta1", "v1"],
+            Kind::TlsRoute => &["v1", "v1alpha2", "v1alpha3"],
+            Kind::TcpRoute | Kind::UdpRoute => &["v1", "v1alpha2"],
+            Kind::BackendTlsPolicy => &["v1", "v1alpha3"],
+            _ => &["v1"],
+        }
+    }
+
+    /// Looks a kind up by its manifest name, case-insensitively (`httproute`, `HTTPRoute`).
+    pub fn parse(name: &str) -> Option<Kind> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(name))
+    }
+
+    /// The `apiVersion` we write for this kind.
+    pub fn api_version(self) -> String {
+        match self.group() {
+            "" => self.versions()[0].to_string(),
+            g => format!("{g}/{}", self.versions()[0]),
+        }
+    }
+
+    /// Whether objects of this kind live in a namespace.
+    pub fn namespaced(self) -> bool {
+        !matches!(self, Kind::GatewayClass | Kind::Namespace)
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One loaded object of any kind we understand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+#[allow(missing_docs)]
+pub enum Object {
+    GatewayClass(GatewayClass),
+    Gateway(Gateway),
+    ListenerSet(ListenerSet),
+    HttpRoute(HttpRoute),
+    GrpcRoute(GrpcRoute),
+    TlsRoute(TlsRoute),
+    TcpRoute(TcpRoute),
+    UdpRoute(UdpRoute),
+    ReferenceGrant(ReferenceGrant),
+    BackendTlsPolicy(BackendTlsPolicy),
+    Namespace(Namespace),
+    Service(Service),
+    EndpointSlice(EndpointSlice),
+    Secret(Secret),
+    ConfigMap(ConfigMap),
+}
+
+/// Calls `$body` with the inner object bound to `$o`, whatever the variant.
+macro_rules! each_object {
+    ($obj:expr, $o:ident => $body:expr) => {
+        match $obj {
+            Object::GatewayClass($o) => $body,
+            Object::Gateway($o) => $body,
+            Object::ListenerSet($o) => $body,
+            Object::HttpRoute($o) => $body,
+            Object::GrpcRoute($o) => $body,
+            Object::TlsRoute($o) => $body,
+            Object::TcpRoute($o) => $body,
+            Object::UdpRoute($o) => $body,
+            Object::ReferenceGrant($o) => $body,
+            Object::BackendTlsPolicy($o) => $body,
+            Object::Namespace($o) => $body,
+            Object::Service($o) => $body,
+            Object::EndpointSlice($o) => $body,
+            Object::Secret($o) => $body,
+            Object::ConfigMap($o) => $body,
+        }
+    };
+}
+
+impl Object {
+    /// The object's kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Object::GatewayClass(_) => Kind::GatewayClass,
+            Object::Gateway(_) => Kind::Gateway,
+            Object::ListenerSet(_) => Kind::ListenerSet,
+            Object::HttpRoute(_) => Kind::HttpRoute,
+            Object::GrpcRoute(_) => Kind::GrpcRoute,
+            Object::TlsRoute(_) => Kind::TlsRoute,
+            Object::TcpRoute(_) => Kind::TcpRoute,
+            Object::UdpRoute(_) => Kind::UdpRoute,
+            Object::ReferenceGrant(_) => Kind::ReferenceGrant,
+            Object::BackendTlsPolicy(_) => Kind::BackendTlsPolicy,
+            Object::Namespace(_) => Kind::Namespace,
+            Object::Service(_) => Kind::Service,
+            Object::EndpointSlice(_) => Kind::EndpointSlice,
+            Object::Secret(_) => Kind::Secret,
+            Object::ConfigMap(_) => Kind::ConfigMap,
+        }
+    }
+
+    /// The object's metadata.
+    pub fn metadata(&self) -> &ObjectMeta {
+        each_object!(self, o => &o.metadata)
+    }
+
+    /// Mutable metadata, for defaulting the namespace on load.
+    pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+        each_object!(self, o => &mut o.metadata)
+    }
+
+    /// The identity of the object within a snapshot.
+    pub fn key(&self) -> ObjectKey {
+        let m = self.metadata();
+        ObjectKey::new(
+            self.kind(),
+            if self.kind().namespaced() { m.ns() } else { "" },
+            &m.name,
+        )
+    }
+
+    /// Decodes an object of a known kind from JSON, naming the field that failed.
+    pub fn from_value(kind: Kind, value: serde_json::Value) -> Result<Object, String> {
+        fn de<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, String> {
+            serde_path_to_error::deserialize(v).map_err(|e| {
+                let path = e.path().to_string();
+                if path == "." {
+                    e.into_inner().to_string()
+                } else {
+                    format!("{path}: {}", e.into_inner())
+                }
+            })
+        }
+        Ok(match kind {
+            Kind::GatewayClass => Object::GatewayClass(de(value)?),
+            Kind::Gateway => Object::Gateway(de(value)?),
+            Kind::ListenerSet => Object::ListenerSet(de(value)?),
+            Kind::HttpRoute => Object::HttpRoute(de(value)?),
+            Kind::GrpcRoute => Object::GrpcRoute(de(value)?),
+            Kind::TlsRoute => Object::TlsRoute(de(value)?),
+            Kind::TcpRoute => Object::TcpRoute(de(value)?),
+            Kind::UdpRoute => Object::UdpRoute(de(value)?),
+            Kind::ReferenceGrant => Object::ReferenceGrant(de(value)?),
+            Kind::BackendTlsPolicy => Object::BackendTlsPolicy(de(value)?),
+            Kind::Namespace => Object::Namespace(de(value)?),
+            Kind::Service => Object::Service(de(value)?),
+            Kind::EndpointSlice => Object::EndpointSlice(de(value)?),
+            Kind::Secret => Object::Secret(de(value)?),
+            Kind::ConfigMap => Object::ConfigMap(de(value)?),
+        })
+    }
+
+    /// The JSON Schema of a kind, derived from the Rust types.
+    pub fn schema(kind: Kind) -> schemars::Schema {
+        match kind {
+            Kind::GatewayClass => schemars::schema_for!(GatewayClass),
+            Kind::Gateway => schemars::schema_for!(Gateway),
+            Kind::ListenerSet => schemars::schema_for!(ListenerSet),
+            Kind::HttpRoute => schemars::schema_for!(HttpRoute),
+            Kind::GrpcRoute => schemars::schema_for!(GrpcRoute),
+            Kind::TlsRoute => schemars::schema_for!(TlsRoute),
+            Kind::TcpRoute => schemars::schema_for!(TcpRoute),
+            Kind::UdpRoute => schemars::schema_for!(UdpRoute),
+            Kind::ReferenceGrant => schemars::schema_for!(ReferenceGrant),
+            Kind::BackendTlsPolicy => schemars::schema_for!(BackendTlsPolicy),
+            Kind::Namespace => schemars::schema_for!(Namespace),
+            Kind::Service => schemars::schema_for!(Service),
+            Kind::EndpointSlice => schemars::schema_for!(EndpointSlice),
+            Kind::Secret => schemars::schema_for!(Secret),
+            Kind::ConfigMap => schemars::schema_for!(ConfigMap),
+        }
+    }
+}
+
+/// The identity of an object: kind, namespace (empty for cluster-scoped kinds) and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ObjectKey {
+    /// The kind.
+    pub kind: Kind,
+    /// Namespace, empty for cluster-scoped kinds.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+impl ObjectKey {
+    /// Builds a key.
+    pub fn new(kind: Kind, namespace: &str, name: &str) -> Self {
+        ObjectKey {
+            kind,
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.namespace.is_empty() {
+            write!(f, "{}/{}", self.kind, self.name)
+        } else {
+            write!(f, "{}/{}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+}

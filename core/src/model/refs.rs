@@ -1,0 +1,292 @@
+//! References between objects: parents, backends, secrets, and the status blocks that echo them.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::meta::Condition;
+
+/// The API group of every Gateway API kind.
+pub const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
+
+/// Where a route (or ListenerSet) wants to attach: a Gateway, optionally one listener or port.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct ParentReference {
+    /// Defaults to `gateway.networking.k8s.io`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Defaults to `Gateway`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Defaults to the route's own namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Name of the parent.
+    pub name: String,
+    /// Listener name to attach to; all listeners when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section_name: Option<String>,
+    /// Listener port to attach to; all ports when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<i32>,
+}
+
+impl ParentReference {
+    /// The group after defaulting.
+    pub fn group(&self) -> &str {
+        self.group.as_deref().unwrap_or(GATEWAY_GROUP)
+    }
+    /// The kind after defaulting.
+    pub fn kind(&self) -> &str {
+        self.kind.as_deref().unwrap_or("Gateway")
+    }
+    /// The parent's namespace, relative to the referring object's.
+    pub fn ns<'a>(&'a self, from: &'a str) -> &'a str {
+        self.namespace.as_deref().unwrap_or(from)
+    }
+}
+
+/// A reference to a backend (by default a core `Service`), possibly in another namespace.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct BackendObjectReference {
+    /// Defaults to the core group `""`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Defaults to `Service`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Name of the backend.
+    pub name: String,
+    /// Defaults to the route's namespace; another namespace needs a ReferenceGrant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Service port; required when the backend is a Service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<i32>,
+}
+
+impl BackendObjectReference {
+    /// The group after defaulting (core).
+    pub fn group(&self) -> &str {
+        self.group.as_deref().unwrap_or("")
+    }
+    /// The kind after defaulting.
+    pub fn kind(&self) -> &str {
+        self.kind.as_deref().unwrap_or("Service")
+    }
+    /// The backend's namespace, relative to the referring object's.
+    pub fn ns<'a>(&'a self, from: &'a str) -> &'a str {
+        self.namespace.as_deref().unwrap_or(from)
+    }
+}
+
+/// A reference to a Secret (or another certificate source), possibly cross-namespace.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretObjectReference {
+    /// Defaults to the core group `""`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Defaults to `Secret`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Name of the object.
+    pub name: String,
+    /// Defaults to the referring object's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+impl SecretObjectReference {
+    /// The group after defaulting (core).
+    pub fn group(&self) -> &str {
+        self.group.as_deref().unwrap_or("")
+    }
+    /// The kind after defaulting.
+    pub fn kind(&self) -> &str {
+        self.kind.as_deref().unwrap_or("Secret")
+    }
+}
+
+/// A same-namespace reference with explicit group and kind (ConfigMaps, extension objects).
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalObjectReference {
+    /// API group, `""` for core.
+    pub group: String,
+    /// Kind of the referent.
+    pub kind: String,
+    /// Name of the referent.
+    pub name: String,
+}
+
+/// A namespaced reference with explicit group and kind (CA certificates of a frontend validation).
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectReference {
+    /// API group, `""` for core.
+    pub group: String,
+    /// Kind of the referent.
+    pub kind: String,
+    /// Name of the referent.
+    pub name: String,
+    /// Defaults to the referring object's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// A reference to a parameters object of a GatewayClass or Gateway infrastructure.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ParametersReference {
+    /// API group of the parameters object.
+    pub group: String,
+    /// Kind of the parameters object.
+    pub kind: String,
+    /// Name of the parameters object.
+    pub name: String,
+    /// Namespace, for namespaced parameter kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// Status of a route (or policy) with respect to one parent it referenced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteParentStatus {
+    /// The parentRef this status is about, as written in the spec.
+    pub parent_ref: ParentReference,
+    /// The controller that wrote this entry.
+    pub controller_name: String,
+    /// Accepted, ResolvedRefs and friends.
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+}
+
+/// Status shared by every route kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteStatus {
+    /// One entry per parentRef this controller handles.
+    #[serde(default)]
+    pub parents: Vec<RouteParentStatus>,
+}
+
+/// Status of a policy per ancestor (BackendTLSPolicy).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyStatus {
+    /// One entry per ancestor (Gateway) the policy affects.
+    #[serde(default)]
+    pub ancestors: Vec<PolicyAncestorStatus>,
+}
+
+/// Policy status with respect to one ancestor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyAncestorStatus {
+    /// The ancestor, usually a Gateway.
+    pub ancestor_ref: ParentReference,
+    /// The controller that wrote this entry.
+    pub controller_name: String,
+    /// Accepted, ResolvedRefs.
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+}
+
+/// A header name/value pair used by modifiers.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub struct HttpHeader {
+    /// Header name, case-insensitive.
+    pub name: String,
+    /// Header value.
+    pub value: String,
+}
+
+/// Adds, sets and removes headers on a request or response.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub struct HttpHeaderFilter {
+    /// Overwrite these headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<Vec<HttpHeader>>,
+    /// Append these headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add: Option<Vec<HttpHeader>>,
+    /// Remove these headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove: Option<Vec<String>>,
+}
+
+/// Fraction of requests, `numerator/denominator`.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub struct Fraction {
+    /// Requests selected.
+    pub numerator: i32,
+    /// Out of this many; defaults to 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denominator: Option<i32>,
+}
+
+/// Mirrors requests to another backend, fire-and-forget.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpRequestMirrorFilter {
+    /// The mirror backend.
+    pub backend_ref: BackendObjectReference,
+    /// Percentage of requests mirrored (0–100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<i32>,
+    /// Fraction of requests mirrored; exclusive with `percent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fraction: Option<Fraction>,
+}
+
+/// Session affinity (experimental): keeps a client on one backend.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionPersistence {
+    /// Cookie or header name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+    /// Absolute lifetime of a session (Gateway API duration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absolute_timeout: Option<String>,
+    /// `Cookie` (default) or `Header`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// Cookie attributes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie_config: Option<CookieConfig>,
+}
+
+/// Cookie lifetime of a session.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct CookieConfig {
+    /// `Session` (default) or `Permanent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime_type: Option<String>,
+}
