@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::limits;
+
 use super::meta::{Condition, LabelSelector};
 use super::refs::{ObjectReference, ParametersReference, ParentReference, SecretObjectReference};
 
@@ -13,12 +15,14 @@ use super::refs::{ObjectReference, ParametersReference, ParentReference, SecretO
 #[serde(rename_all = "camelCase")]
 pub struct GatewayClassSpec {
     /// Matched against our configured controller name.
+    #[schemars(transform = limits::CONTROLLER_NAME.schema())]
     pub controller_name: String,
     /// Implementation-specific parameters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters_ref: Option<ParametersReference>,
     /// Free text shown to users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::DESCRIPTION.schema())]
     pub description: Option<String>,
 }
 
@@ -28,9 +32,11 @@ pub struct GatewayClassSpec {
 pub struct GatewayClassStatus {
     /// Accepted and SupportedVersion.
     #[serde(default)]
+    #[schemars(transform = limits::CONDITIONS.schema())]
     pub conditions: Vec<Condition>,
     /// Features this implementation supports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::SUPPORTED_FEATURES.schema())]
     pub supported_features: Option<Vec<SupportedFeature>>,
 }
 
@@ -44,14 +50,18 @@ pub struct SupportedFeature {
 /// The listeners, addresses and TLS settings of one Gateway.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = limits::required("listeners"))]
 pub struct GatewaySpec {
     /// The GatewayClass this Gateway belongs to.
+    #[schemars(transform = limits::OBJECT_NAME.schema())]
     pub gateway_class_name: String,
     /// Ports, protocols and hostnames to serve.
     #[serde(default)]
+    #[schemars(transform = limits::LISTENERS.schema())]
     pub listeners: Vec<Listener>,
     /// Requested addresses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::ADDRESSES.schema())]
     pub addresses: Option<Vec<GatewaySpecAddress>>,
     /// Labels and annotations for generated infrastructure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,6 +74,7 @@ pub struct GatewaySpec {
     pub tls: Option<GatewayTlsConfig>,
     /// Experimental: whether routes may attach by default scope.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::SCOPE.schema())]
     pub default_scope: Option<String>,
 }
 
@@ -72,9 +83,11 @@ pub struct GatewaySpec {
 pub struct GatewaySpecAddress {
     /// `IPAddress` (default), `Hostname`, `NamedAddress` or a domain-prefixed type.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::ADDRESS_TYPE.schema())]
     pub type_: Option<String>,
     /// The address; may be empty to let the implementation choose.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::ADDRESS_VALUE.schema())]
     pub value: Option<String>,
 }
 
@@ -84,9 +97,11 @@ pub struct GatewaySpecAddress {
 pub struct GatewayInfrastructure {
     /// Labels to put on generated resources.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::LABELS.schema())]
     pub labels: Option<BTreeMap<String, String>>,
     /// Annotations to put on generated resources.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::ANNOTATIONS.schema())]
     pub annotations: Option<BTreeMap<String, String>>,
     /// Implementation-specific parameters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,6 +121,7 @@ pub struct AllowedListeners {
 pub struct ListenerNamespaces {
     /// `All`, `Selector`, `Same` or `None` (default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::FROM_LISTENER_NAMESPACES.schema())]
     pub from: Option<String>,
     /// Used when `from` is `Selector`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -141,6 +157,7 @@ pub struct FrontendTlsConfig {
     pub default: TlsConfig,
     /// Overrides per port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::PER_PORT.schema())]
     pub per_port: Option<Vec<TlsPortConfig>>,
 }
 
@@ -148,6 +165,7 @@ pub struct FrontendTlsConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TlsPortConfig {
     /// The port.
+    #[schemars(transform = limits::PORT.schema())]
     pub port: i32,
     /// Its TLS settings.
     pub tls: TlsConfig,
@@ -164,12 +182,15 @@ pub struct TlsConfig {
 /// CA certificates to validate client certificates against.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = limits::required("caCertificateRefs"))]
 pub struct FrontendTlsValidation {
     /// ConfigMaps or Secrets holding CA bundles.
     #[serde(default)]
+    #[schemars(transform = limits::FRONTEND_CA_REFS.schema())]
     pub ca_certificate_refs: Vec<ObjectReference>,
     /// `AllowValidOnly` (default) or `AllowInsecureFallback`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::FRONTEND_VALIDATION_MODE.schema())]
     pub mode: Option<String>,
 }
 
@@ -178,13 +199,17 @@ pub struct FrontendTlsValidation {
 #[serde(rename_all = "camelCase")]
 pub struct Listener {
     /// Unique within the Gateway; routes name it in `sectionName`.
+    #[schemars(transform = limits::SECTION_NAME.schema())]
     pub name: String,
     /// Hostname (or `*.wildcard`) this listener serves; all when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::HOSTNAME.schema())]
     pub hostname: Option<String>,
     /// Port the proxy listens on.
+    #[schemars(transform = limits::PORT.schema())]
     pub port: i32,
     /// `HTTP`, `HTTPS`, `TLS`, `TCP`, `UDP` or a domain-prefixed protocol.
+    #[schemars(transform = limits::PROTOCOL.schema())]
     pub protocol: String,
     /// TLS settings for HTTPS and TLS listeners.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -200,12 +225,15 @@ pub struct Listener {
 pub struct ListenerTls {
     /// `Terminate` (default) or `Passthrough`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::TLS_MODE.schema())]
     pub mode: Option<String>,
     /// Certificates served when terminating.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::CERTIFICATE_REFS.schema())]
     pub certificate_refs: Option<Vec<SecretObjectReference>>,
     /// Implementation-specific options.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::OPTIONS.schema())]
     pub options: Option<BTreeMap<String, String>>,
 }
 
@@ -217,6 +245,7 @@ pub struct AllowedRoutes {
     pub namespaces: Option<RouteNamespaces>,
     /// Route kinds allowed; defaults to those matching the protocol.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::ROUTE_KINDS.schema())]
     pub kinds: Option<Vec<RouteGroupKind>>,
 }
 
@@ -225,6 +254,7 @@ pub struct AllowedRoutes {
 pub struct RouteNamespaces {
     /// `All`, `Selector` or `Same` (default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::FROM_NAMESPACES.schema())]
     pub from: Option<String>,
     /// Used when `from` is `Selector`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -238,8 +268,10 @@ pub struct RouteNamespaces {
 pub struct RouteGroupKind {
     /// Defaults to `gateway.networking.k8s.io`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::GROUP.schema())]
     pub group: Option<String>,
     /// Route kind.
+    #[schemars(transform = limits::KIND.schema())]
     pub kind: String,
 }
 
@@ -249,12 +281,15 @@ pub struct RouteGroupKind {
 pub struct GatewayStatus {
     /// Addresses the Gateway is reachable at.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(transform = limits::ADDRESSES.schema())]
     pub addresses: Vec<GatewayStatusAddress>,
     /// Accepted and Programmed.
     #[serde(default)]
+    #[schemars(transform = limits::CONDITIONS.schema())]
     pub conditions: Vec<Condition>,
     /// One entry per listener.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(transform = limits::STATUS_LISTENERS.schema())]
     pub listeners: Vec<ListenerStatus>,
     /// ListenerSets attached to this Gateway.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -266,8 +301,10 @@ pub struct GatewayStatus {
 pub struct GatewayStatusAddress {
     /// `IPAddress` or `Hostname`.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::ADDRESS_TYPE.schema())]
     pub type_: Option<String>,
     /// The address.
+    #[schemars(transform = limits::STATUS_ADDRESS_VALUE.schema())]
     pub value: String,
 }
 
@@ -276,25 +313,30 @@ pub struct GatewayStatusAddress {
 #[serde(rename_all = "camelCase")]
 pub struct ListenerStatus {
     /// Listener name.
+    #[schemars(transform = limits::SECTION_NAME.schema())]
     pub name: String,
     /// Route kinds this listener accepts.
     #[serde(default)]
+    #[schemars(transform = limits::ROUTE_KINDS.schema())]
     pub supported_kinds: Vec<RouteGroupKind>,
     /// Routes successfully attached.
     pub attached_routes: i32,
     /// Accepted, Programmed, ResolvedRefs, Conflicted.
     #[serde(default)]
+    #[schemars(transform = limits::CONDITIONS.schema())]
     pub conditions: Vec<Condition>,
 }
 
 /// A ListenerSet: listeners owned by another team, merged into a parent Gateway.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = limits::required("listeners"))]
 pub struct ListenerSetSpec {
     /// The Gateway these listeners join.
     pub parent_ref: ParentGatewayReference,
     /// The listeners; names are unique within the set.
     #[serde(default)]
+    #[schemars(transform = limits::LISTENERS.schema())]
     pub listeners: Vec<ListenerEntry>,
 }
 
@@ -303,14 +345,18 @@ pub struct ListenerSetSpec {
 pub struct ParentGatewayReference {
     /// Defaults to `gateway.networking.k8s.io`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::GROUP.schema())]
     pub group: Option<String>,
     /// Defaults to `Gateway`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::KIND.schema())]
     pub kind: Option<String>,
     /// Gateway name.
+    #[schemars(transform = limits::OBJECT_NAME.schema())]
     pub name: String,
     /// Defaults to the ListenerSet's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::NAMESPACE.schema())]
     pub namespace: Option<String>,
 }
 
@@ -322,9 +368,11 @@ pub type ListenerEntry = Listener;
 pub struct ListenerSetStatus {
     /// Accepted and Programmed.
     #[serde(default)]
+    #[schemars(transform = limits::CONDITIONS.schema())]
     pub conditions: Vec<Condition>,
     /// One entry per listener.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(transform = limits::STATUS_LISTENERS.schema())]
     pub listeners: Vec<ListenerStatus>,
 }
 

@@ -3,6 +3,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::limits;
+
 use super::httproute::HttpHeaderMatch;
 use super::refs::{
     BackendObjectReference, HttpHeaderFilter, HttpRequestMirrorFilter, LocalObjectReference,
@@ -15,15 +17,19 @@ use super::refs::{
 pub struct GrpcRouteSpec {
     /// Gateways (or listeners) to attach to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::PARENT_REFS.schema())]
     pub parent_refs: Option<Vec<ParentReference>>,
     /// Host headers this route serves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::HOSTNAMES.schema())]
     pub hostnames: Option<Vec<String>>,
     /// Rules; no rules means match everything and answer with an error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::GRPC_RULES.schema())]
     pub rules: Option<Vec<GrpcRouteRule>>,
     /// Experimental: attach to the default Gateways.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::SCOPE.schema())]
     pub use_default_gateways: Option<String>,
 }
 
@@ -33,15 +39,19 @@ pub struct GrpcRouteSpec {
 pub struct GrpcRouteRule {
     /// Optional stable name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::SECTION_NAME.schema())]
     pub name: Option<String>,
     /// Any match selects the rule; none matches all gRPC traffic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::MATCHES.schema())]
     pub matches: Option<Vec<GrpcRouteMatch>>,
     /// Filters applied to every request the rule matches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::FILTERS.schema())]
     pub filters: Option<Vec<GrpcRouteFilter>>,
     /// Weighted backends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::BACKEND_REFS.schema())]
     pub backend_refs: Option<Vec<GrpcBackendRef>>,
     /// Experimental: session affinity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,7 +68,28 @@ pub struct GrpcRouteMatch {
     pub method: Option<GrpcMethodMatch>,
     /// Header matches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        with = "Option<Vec<GrpcHeaderMatchSchema>>",
+        transform = limits::HEADER_LIST.schema()
+    )]
     pub headers: Option<Vec<HttpHeaderMatch>>,
+}
+
+/// The JSON Schema of a gRPC header match: [`HttpHeaderMatch`]'s fields without the
+/// header-value pattern, which GRPCRoute does not have. Never constructed.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+pub(crate) struct GrpcHeaderMatchSchema {
+    /// `Exact` (default) or `RegularExpression`.
+    #[serde(rename = "type", default)]
+    #[schemars(transform = limits::MATCH_TYPE.schema())]
+    type_: Option<String>,
+    /// Header name, case-insensitive.
+    #[schemars(transform = limits::HEADER_NAME.schema())]
+    name: String,
+    /// Value or regex.
+    #[schemars(transform = limits::HEADER_VALUE_STANDARD.schema())]
+    value: String,
 }
 
 /// A gRPC service/method match.
@@ -68,12 +99,15 @@ pub struct GrpcRouteMatch {
 pub struct GrpcMethodMatch {
     /// `Exact` (default) or `RegularExpression`.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::MATCH_TYPE.schema())]
     pub type_: Option<String>,
     /// Fully qualified service name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::GRPC_NAME.schema())]
     pub service: Option<String>,
     /// Method name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::GRPC_NAME.schema())]
     pub method: Option<String>,
 }
 
@@ -85,6 +119,7 @@ pub struct GrpcMethodMatch {
 pub struct GrpcRouteFilter {
     /// Which filter this is.
     #[serde(rename = "type")]
+    #[schemars(transform = limits::GRPC_FILTER_TYPE.schema())]
     pub type_: String,
     /// Request header changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -110,8 +145,10 @@ pub struct GrpcBackendRef {
     pub backend: BackendObjectReference,
     /// Share of traffic; defaults to 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::WEIGHT.schema())]
     pub weight: Option<i32>,
     /// Filters applied only when this backend is chosen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::FILTERS.schema())]
     pub filters: Option<Vec<GrpcRouteFilter>>,
 }

@@ -3,6 +3,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::limits;
+
 use super::refs::{
     BackendObjectReference, HttpHeaderFilter, HttpRequestMirrorFilter, LocalObjectReference,
     ParentReference, SessionPersistence,
@@ -14,15 +16,19 @@ use super::refs::{
 pub struct HttpRouteSpec {
     /// Gateways (or listeners) to attach to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::PARENT_REFS.schema())]
     pub parent_refs: Option<Vec<ParentReference>>,
     /// Host headers this route serves, intersected with the listener's hostname.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::HOSTNAMES.schema())]
     pub hostnames: Option<Vec<String>>,
     /// Rules; defaults to one rule matching `PathPrefix /`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::HTTP_RULES.schema())]
     pub rules: Option<Vec<HttpRouteRule>>,
     /// Experimental: attach to the default Gateways.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::SCOPE.schema())]
     pub use_default_gateways: Option<String>,
 }
 
@@ -32,15 +38,19 @@ pub struct HttpRouteSpec {
 pub struct HttpRouteRule {
     /// Optional stable name; used in generated Envoy names so reordering rules changes nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::SECTION_NAME.schema())]
     pub name: Option<String>,
     /// Any match selects the rule; defaults to `PathPrefix /`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::MATCHES.schema())]
     pub matches: Option<Vec<HttpRouteMatch>>,
     /// Filters applied to every request the rule matches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::FILTERS.schema())]
     pub filters: Option<Vec<HttpRouteFilter>>,
     /// Weighted backends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::BACKEND_REFS.schema())]
     pub backend_refs: Option<Vec<HttpBackendRef>>,
     /// Request and backend request timeouts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,12 +74,18 @@ pub struct HttpRouteMatch {
     pub path: Option<HttpPathMatch>,
     /// Header matches, all of which must hold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::HEADER_LIST.schema())]
     pub headers: Option<Vec<HttpHeaderMatch>>,
     /// Query parameter matches, all of which must hold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        with = "Option<Vec<QueryParamMatchSchema>>",
+        transform = limits::HEADER_LIST.schema()
+    )]
     pub query_params: Option<Vec<HttpQueryParamMatch>>,
     /// HTTP method.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::HTTP_METHOD.schema())]
     pub method: Option<String>,
 }
 
@@ -80,9 +96,11 @@ pub struct HttpRouteMatch {
 pub struct HttpPathMatch {
     /// `Exact`, `PathPrefix` (default) or `RegularExpression`.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::PATH_MATCH_TYPE.schema())]
     pub type_: Option<String>,
     /// The path, prefix or regex; defaults to `/`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::PATH_VALUE.schema())]
     pub value: Option<String>,
 }
 
@@ -93,15 +111,35 @@ pub struct HttpPathMatch {
 pub struct HttpHeaderMatch {
     /// `Exact` (default) or `RegularExpression`.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::MATCH_TYPE.schema())]
     pub type_: Option<String>,
     /// Header name, case-insensitive.
+    #[schemars(transform = limits::HEADER_NAME.schema())]
     pub name: String,
     /// Value or regex.
+    #[schemars(transform = limits::HEADER_VALUE.schema())]
     pub value: String,
 }
 
-/// A query parameter match.
+/// A query parameter match (same fields as a header match; its value limits differ).
 pub type HttpQueryParamMatch = HttpHeaderMatch;
+
+/// The JSON Schema of a query parameter match: [`HttpHeaderMatch`]'s fields with the limits
+/// of `queryParams` (a shorter value, no header-value pattern). Never constructed.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+pub(crate) struct QueryParamMatchSchema {
+    /// `Exact` (default) or `RegularExpression`.
+    #[serde(rename = "type", default)]
+    #[schemars(transform = limits::MATCH_TYPE.schema())]
+    type_: Option<String>,
+    /// Parameter name, case-sensitive.
+    #[schemars(transform = limits::HEADER_NAME.schema())]
+    name: String,
+    /// Value or regex.
+    #[schemars(transform = limits::QUERY_PARAM_VALUE.schema())]
+    value: String,
+}
 
 /// A filter; `type` says which of the optional fields is set.
 #[derive(
@@ -111,6 +149,7 @@ pub type HttpQueryParamMatch = HttpHeaderMatch;
 pub struct HttpRouteFilter {
     /// Which filter this is.
     #[serde(rename = "type")]
+    #[schemars(transform = limits::HTTP_FILTER_TYPE.schema())]
     pub type_: String,
     /// Request header changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -146,18 +185,22 @@ pub struct HttpRouteFilter {
 pub struct HttpRequestRedirectFilter {
     /// `http` or `https`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::REDIRECT_SCHEME.schema())]
     pub scheme: Option<String>,
     /// Host of the Location header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::PRECISE_HOSTNAME.schema())]
     pub hostname: Option<String>,
     /// Path of the Location header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<HttpPathModifier>,
     /// Port of the Location header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::PORT.schema())]
     pub port: Option<i32>,
     /// 301, 302 (default), 303, 307 or 308.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::REDIRECT_STATUS_CODE.schema())]
     pub status_code: Option<i32>,
 }
 
@@ -168,6 +211,7 @@ pub struct HttpRequestRedirectFilter {
 pub struct HttpUrlRewriteFilter {
     /// New Host header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::PRECISE_HOSTNAME.schema())]
     pub hostname: Option<String>,
     /// New path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -182,12 +226,15 @@ pub struct HttpUrlRewriteFilter {
 pub struct HttpPathModifier {
     /// `ReplaceFullPath` or `ReplacePrefixMatch`.
     #[serde(rename = "type")]
+    #[schemars(transform = limits::PATH_MODIFIER_TYPE.schema())]
     pub type_: String,
     /// The full replacement path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::REPLACE_PATH.schema())]
     pub replace_full_path: Option<String>,
     /// The replacement for the matched prefix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::REPLACE_PATH.schema())]
     pub replace_prefix_match: Option<String>,
 }
 
@@ -199,21 +246,26 @@ pub struct HttpPathModifier {
 pub struct HttpCorsFilter {
     /// Allowed origins, `*` or with wildcard hosts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::CORS_ORIGINS.schema())]
     pub allow_origins: Option<Vec<String>>,
     /// Whether credentials are allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_credentials: Option<bool>,
     /// Allowed methods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::CORS_METHODS.schema())]
     pub allow_methods: Option<Vec<String>>,
     /// Allowed request headers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::CORS_HEADERS.schema())]
     pub allow_headers: Option<Vec<String>>,
     /// Headers exposed to the client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::CORS_HEADERS.schema())]
     pub expose_headers: Option<Vec<String>>,
     /// Preflight cache time in seconds; defaults to 5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::MAX_AGE.schema())]
     pub max_age: Option<i32>,
 }
 
@@ -224,6 +276,7 @@ pub struct HttpCorsFilter {
 #[serde(rename_all = "camelCase")]
 pub struct HttpExternalAuthFilter {
     /// `HTTP` or `GRPC`.
+    #[schemars(transform = limits::AUTH_PROTOCOL.schema())]
     pub protocol: String,
     /// The authorization service.
     pub backend_ref: BackendObjectReference,
@@ -246,6 +299,7 @@ pub struct HttpExternalAuthFilter {
 pub struct ExternalAuthGrpc {
     /// Headers sent to the authorization service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::AUTH_HEADERS.schema())]
     pub allowed_headers: Option<Vec<String>>,
 }
 
@@ -257,12 +311,15 @@ pub struct ExternalAuthGrpc {
 pub struct ExternalAuthHttp {
     /// Path prefix for authorization requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::AUTH_PATH.schema())]
     pub path: Option<String>,
     /// Headers sent to the authorization service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::AUTH_HEADERS.schema())]
     pub allowed_headers: Option<Vec<String>>,
     /// Response headers copied to the upstream request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::AUTH_HEADERS.schema())]
     pub allowed_response_headers: Option<Vec<String>>,
 }
 
@@ -288,9 +345,11 @@ pub struct HttpBackendRef {
     pub backend: BackendObjectReference,
     /// Share of traffic; defaults to 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::WEIGHT.schema())]
     pub weight: Option<i32>,
     /// Filters applied only when this backend is chosen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::FILTERS.schema())]
     pub filters: Option<Vec<HttpRouteFilter>>,
 }
 
@@ -302,9 +361,11 @@ pub struct HttpBackendRef {
 pub struct HttpRouteTimeouts {
     /// End-to-end request timeout (Gateway API duration; `0s` disables).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::DURATION.schema())]
     pub request: Option<String>,
     /// Timeout of one request to a backend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::DURATION.schema())]
     pub backend_request: Option<String>,
 }
 
@@ -315,11 +376,14 @@ pub struct HttpRouteTimeouts {
 pub struct HttpRouteRetry {
     /// HTTP status codes that trigger a retry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::RETRY_CODES.schema())]
     pub codes: Option<Vec<i32>>,
     /// Maximum retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::RETRY_ATTEMPTS.schema())]
     pub attempts: Option<i32>,
     /// Base backoff between retries (Gateway API duration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::DURATION.schema())]
     pub backoff: Option<String>,
 }

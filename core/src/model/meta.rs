@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::limits;
+
 /// The subset of Kubernetes `ObjectMeta` the translation reads; everything else is dropped on load, as the API server would prune it for us.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -48,16 +50,21 @@ impl ObjectMeta {
 pub struct Condition {
     /// Condition type, e.g. `Accepted`.
     #[serde(rename = "type")]
+    #[schemars(transform = limits::CONDITION_TYPE.schema())]
     pub type_: String,
     /// `True`, `False` or `Unknown`.
+    #[schemars(transform = limits::CONDITION_STATUS.schema())]
     pub status: String,
     /// Machine-readable reason in CamelCase.
+    #[schemars(transform = limits::CONDITION_REASON.schema())]
     pub reason: String,
     /// Human-readable explanation.
     #[serde(default)]
+    #[schemars(transform = limits::CONDITION_MESSAGE.schema())]
     pub message: String,
     /// The generation the condition was computed from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::OBSERVED_GENERATION.schema())]
     pub observed_generation: Option<i64>,
     /// RFC 3339 time; passed into the translation, never read from a clock inside it.
     #[serde(default)]

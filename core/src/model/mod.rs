@@ -8,6 +8,7 @@ pub mod grpcroute;
 pub mod httproute;
 pub mod kube;
 pub mod l4route;
+pub mod limits;
 pub mod meta;
 pub mod policy;
 pub mod refs;

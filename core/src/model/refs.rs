@@ -3,6 +3,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::limits;
+
 use super::meta::Condition;
 
 /// The API group of every Gateway API kind.
@@ -16,20 +18,26 @@ pub const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
 pub struct ParentReference {
     /// Defaults to `gateway.networking.k8s.io`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::GROUP.schema())]
     pub group: Option<String>,
     /// Defaults to `Gateway`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::KIND.schema())]
     pub kind: Option<String>,
     /// Defaults to the route's own namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::NAMESPACE.schema())]
     pub namespace: Option<String>,
     /// Name of the parent.
+    #[schemars(transform = limits::OBJECT_NAME.schema())]
     pub name: String,
     /// Listener name to attach to; all listeners when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::SECTION_NAME.schema())]
     pub section_name: Option<String>,
     /// Listener port to attach to; all ports when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::PORT.schema())]
     pub port: Option<i32>,
 }
 
@@ -56,17 +64,22 @@ impl ParentReference {
 pub struct BackendObjectReference {
     /// Defaults to the core group `""`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::GROUP.schema())]
     pub group: Option<String>,
     /// Defaults to `Service`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::KIND.schema())]
     pub kind: Option<String>,
     /// Name of the backend.
+    #[schemars(transform = limits::OBJECT_NAME.schema())]
     pub name: String,
     /// Defaults to the route's namespace; another namespace needs a ReferenceGrant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::NAMESPACE.schema())]
     pub namespace: Option<String>,
     /// Service port; required when the backend is a Service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::PORT.schema())]
     pub port: Option<i32>,
 }
 
@@ -93,14 +106,18 @@ impl BackendObjectReference {
 pub struct SecretObjectReference {
     /// Defaults to the core group `""`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::GROUP.schema())]
     pub group: Option<String>,
     /// Defaults to `Secret`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::KIND.schema())]
     pub kind: Option<String>,
     /// Name of the object.
+    #[schemars(transform = limits::OBJECT_NAME.schema())]
     pub name: String,
     /// Defaults to the referring object's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::NAMESPACE.schema())]
     pub namespace: Option<String>,
 }
 
@@ -122,10 +139,13 @@ impl SecretObjectReference {
 #[serde(rename_all = "camelCase")]
 pub struct LocalObjectReference {
     /// API group, `""` for core.
+    #[schemars(transform = limits::GROUP.schema())]
     pub group: String,
     /// Kind of the referent.
+    #[schemars(transform = limits::KIND.schema())]
     pub kind: String,
     /// Name of the referent.
+    #[schemars(transform = limits::OBJECT_NAME.schema())]
     pub name: String,
 }
 
@@ -136,13 +156,17 @@ pub struct LocalObjectReference {
 #[serde(rename_all = "camelCase")]
 pub struct ObjectReference {
     /// API group, `""` for core.
+    #[schemars(transform = limits::GROUP.schema())]
     pub group: String,
     /// Kind of the referent.
+    #[schemars(transform = limits::KIND.schema())]
     pub kind: String,
     /// Name of the referent.
+    #[schemars(transform = limits::OBJECT_NAME.schema())]
     pub name: String,
     /// Defaults to the referring object's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::NAMESPACE.schema())]
     pub namespace: Option<String>,
 }
 
@@ -151,13 +175,17 @@ pub struct ObjectReference {
 #[serde(rename_all = "camelCase")]
 pub struct ParametersReference {
     /// API group of the parameters object.
+    #[schemars(transform = limits::GROUP.schema())]
     pub group: String,
     /// Kind of the parameters object.
+    #[schemars(transform = limits::KIND.schema())]
     pub kind: String,
     /// Name of the parameters object.
+    #[schemars(transform = limits::OBJECT_NAME.schema())]
     pub name: String,
     /// Namespace, for namespaced parameter kinds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::NAMESPACE.schema())]
     pub namespace: Option<String>,
 }
 
@@ -168,9 +196,11 @@ pub struct RouteParentStatus {
     /// The parentRef this status is about, as written in the spec.
     pub parent_ref: ParentReference,
     /// The controller that wrote this entry.
+    #[schemars(transform = limits::CONTROLLER_NAME.schema())]
     pub controller_name: String,
     /// Accepted, ResolvedRefs and friends.
     #[serde(default)]
+    #[schemars(transform = limits::PARENT_CONDITIONS.schema())]
     pub conditions: Vec<Condition>,
 }
 
@@ -180,6 +210,7 @@ pub struct RouteParentStatus {
 pub struct RouteStatus {
     /// One entry per parentRef this controller handles.
     #[serde(default)]
+    #[schemars(transform = limits::PARENT_REFS.schema())]
     pub parents: Vec<RouteParentStatus>,
 }
 
@@ -189,6 +220,7 @@ pub struct RouteStatus {
 pub struct PolicyStatus {
     /// One entry per ancestor (Gateway) the policy affects.
     #[serde(default)]
+    #[schemars(transform = limits::ANCESTORS.schema())]
     pub ancestors: Vec<PolicyAncestorStatus>,
 }
 
@@ -199,9 +231,11 @@ pub struct PolicyAncestorStatus {
     /// The ancestor, usually a Gateway.
     pub ancestor_ref: ParentReference,
     /// The controller that wrote this entry.
+    #[schemars(transform = limits::CONTROLLER_NAME.schema())]
     pub controller_name: String,
     /// Accepted, ResolvedRefs.
     #[serde(default)]
+    #[schemars(transform = limits::PARENT_CONDITIONS.schema())]
     pub conditions: Vec<Condition>,
 }
 
@@ -211,8 +245,10 @@ pub struct PolicyAncestorStatus {
 )]
 pub struct HttpHeader {
     /// Header name, case-insensitive.
+    #[schemars(transform = limits::HEADER_NAME.schema())]
     pub name: String,
     /// Header value.
+    #[schemars(transform = limits::HEADER_VALUE.schema())]
     pub value: String,
 }
 
@@ -223,12 +259,15 @@ pub struct HttpHeader {
 pub struct HttpHeaderFilter {
     /// Overwrite these headers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::HEADER_LIST.schema())]
     pub set: Option<Vec<HttpHeader>>,
     /// Append these headers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::HEADER_LIST.schema())]
     pub add: Option<Vec<HttpHeader>>,
     /// Remove these headers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::HEADER_REMOVE.schema())]
     pub remove: Option<Vec<String>>,
 }
 
@@ -238,9 +277,11 @@ pub struct HttpHeaderFilter {
 )]
 pub struct Fraction {
     /// Requests selected.
+    #[schemars(transform = limits::NUMERATOR.schema())]
     pub numerator: i32,
     /// Out of this many; defaults to 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::DENOMINATOR.schema())]
     pub denominator: Option<i32>,
 }
 
@@ -254,6 +295,7 @@ pub struct HttpRequestMirrorFilter {
     pub backend_ref: BackendObjectReference,
     /// Percentage of requests mirrored (0–100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::PERCENT.schema())]
     pub percent: Option<i32>,
     /// Fraction of requests mirrored; exclusive with `percent`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -268,12 +310,15 @@ pub struct HttpRequestMirrorFilter {
 pub struct SessionPersistence {
     /// Cookie or header name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::SESSION_NAME.schema())]
     pub session_name: Option<String>,
     /// Absolute lifetime of a session (Gateway API duration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::DURATION.schema())]
     pub absolute_timeout: Option<String>,
     /// `Cookie` (default) or `Header`.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::SESSION_TYPE.schema())]
     pub type_: Option<String>,
     /// Cookie attributes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -288,5 +333,6 @@ pub struct SessionPersistence {
 pub struct CookieConfig {
     /// `Session` (default) or `Permanent`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = limits::COOKIE_LIFETIME.schema())]
     pub lifetime_type: Option<String>,
 }
