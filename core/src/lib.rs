@@ -8,6 +8,14 @@
 pub mod diagnostic;
 pub mod load;
 pub mod model;
+pub mod output;
 
 pub use diagnostic::{Diagnostic, Severity, Source};
 pub use model::{Kind, Object, ObjectKey};
+pub mod snapshot;
+pub mod status;
+pub mod translate;
+
+pub use snapshot::Snapshot;
+pub use translate::{translate, Options, Translation};
+pub mod xds;

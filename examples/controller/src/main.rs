@@ -1,1 +1,239 @@
-fn main() {}
+//! `gatewright`: validate and translate Gateway API manifests, or serve them to Envoy over xDS.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use gatewright::output::{self, DocumentOptions, ResourceType};
+use gatewright::{Kind, Object};
+
+#[derive(Parser)]
+#[command(
+    name = "gatewright",
+    version,
+    about = "Kubernetes Gateway API to Envoy, offline or over xDS"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Yaml,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Translate manifests into Envoy resources and Gateway API status.
+    Translate {
+        /// Manifest files or directories (`-` for stdin).
+        #[arg(short = 'f', long = "file", required = true)]
+        files: Vec<PathBuf>,
+        /// What to output: xds, status, or both (comma-separated).
+        #[arg(long, default_value = "xds,status", value_delimiter = ',')]
+        to: Vec<String>,
+        /// Resource types: all, listener, route, cluster, endpoint, secret, bootstrap.
+        #[arg(
+            short = 't',
+            long = "type",
+            default_value = "all",
+            value_delimiter = ','
+        )]
+        types: Vec<String>,
+        /// Only this Gateway (`namespace/name`); required with `-t bootstrap`.
+        #[arg(long)]
+        gateway: Option<String>,
+        /// Output format.
+        #[arg(short = 'o', long, value_enum, default_value = "yaml")]
+        output: Format,
+        /// GatewayClasses with this controllerName are ours.
+        #[arg(long, default_value = gatewright::translate::DEFAULT_CONTROLLER_NAME)]
+        controller_name: String,
+        /// The address the bootstrap's listeners bind.
+        #[arg(long, default_value = "0.0.0.0")]
+        listen_address: String,
+    },
+    /// Print the JSON Schema of a kind.
+    Schema {
+        /// Kind, e.g. HTTPRoute.
+        kind: String,
+    },
+    /// Serve the manifests of a directory to Envoy over xDS, starting Envoy per Gateway.
+    Serve {
+        /// The directory to watch.
+        #[arg(long)]
+        config_dir: PathBuf,
+        /// ADS server address.
+        #[arg(long, default_value = "127.0.0.1:18000")]
+        xds_address: std::net::SocketAddr,
+        /// Admin HTTP address (`/status`, `/healthz`, `/metrics`).
+        #[arg(long, default_value = "127.0.0.1:19000")]
+        admin_address: std::net::SocketAddr,
+        /// Envoy binary (else $GATEWRIGHT_ENVOY, else PATH).
+        #[arg(long)]
+        envoy_path: Option<PathBuf>,
+        /// GatewayClasses with this controllerName are ours.
+        #[arg(long, default_value = gatewright::translate::DEFAULT_CONTROLLER_NAME)]
+        controller_name: String,
+        /// Address Envoy's data-plane listeners bind.
+        #[arg(long, default_value = "0.0.0.0")]
+        listen_address: String,
+        /// Quiet time after a file change before translating, e.g. 50ms.
+        #[arg(long, default_value = "50ms", value_parser = humantime::parse_duration)]
+        debounce: std::time::Duration,
+        /// Envoy's log level.
+        #[arg(long, default_value = "warn")]
+        envoy_log_level: String,
+    },
+}
+
+fn print(v: &serde_json::Value, f: Format) -> ExitCode {
+    let text = match f {
+        Format::Json => serde_json::to_string_pretty(v)
+            .map(|s| s + "\n")
+            .map_err(|e| e.to_string()),
+        Format::Yaml => serde_saphyr::to_string(v).map_err(|e| e.to_string()),
+    };
+    match text {
+        Ok(t) => {
+            print!("{t}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot render output: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Translate {
+            files,
+            to,
+            types,
+            gateway,
+            output: fmt,
+            controller_name,
+            listen_address,
+        } => {
+            let loaded = match gatewright::load::files::load_paths(&files) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            for d in &loaded.diagnostics {
+                eprintln!("{d}");
+            }
+            let snapshot = gatewright::Snapshot::from_loaded(loaded.objects);
+            let t = gatewright::translate(
+                &snapshot,
+                &gatewright::Options {
+                    controller_name,
+                    ..Default::default()
+                },
+            );
+            if types.iter().any(|t| t == "bootstrap") {
+                let Some(gw) = gateway else {
+                    eprintln!("error: -t bootstrap needs --gateway NAMESPACE/NAME");
+                    return ExitCode::from(2);
+                };
+                return match output::static_bootstrap(&t, &gw, &listen_address) {
+                    Ok(b) => print(&b, fmt),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        ExitCode::from(1)
+                    }
+                };
+            }
+            let mut rtypes = Vec::new();
+            for ty in &types {
+                if ty == "all" {
+                    rtypes = ResourceType::ALL.to_vec();
+                    break;
+                }
+                match ResourceType::parse(ty) {
+                    Some(r) => rtypes.push(r),
+                    None => {
+                        eprintln!("error: unknown resource type {ty:?}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            let opts = DocumentOptions {
+                xds: to.iter().any(|t| t == "xds"),
+                status: to.iter().any(|t| t == "status"),
+                types: rtypes,
+                gateway,
+            };
+            match output::document(&t, &opts) {
+                Ok(doc) => print(&doc, fmt),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Schema { kind } => match Kind::parse(&kind) {
+            Some(k) => print(
+                &serde_json::to_value(Object::schema(k)).unwrap_or_default(),
+                Format::Json,
+            ),
+            None => {
+                let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+                eprintln!(
+                    "error: unknown kind {kind:?}; known kinds: {}",
+                    known.join(", ")
+                );
+                ExitCode::from(2)
+            }
+        },
+        Command::Serve {
+            config_dir,
+            xds_address,
+            admin_address,
+            envoy_path,
+            controller_name,
+            listen_address,
+            debounce,
+            envoy_log_level,
+        } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                )
+                .init();
+            let rt = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("error: cannot start the runtime: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let opts = gatewright_controller::serve::ServeOptions {
+                config_dir,
+                xds_address,
+                admin_address,
+                envoy_path,
+                controller_name,
+                listen_address,
+                debounce,
+                extension: None,
+                envoy_log_level,
+            };
+            match rt.block_on(gatewright_controller::serve::serve(opts)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}

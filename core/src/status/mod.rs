@@ -1,0 +1,91 @@
+//! Gateway API status: condition types and reasons in one place, and the status documents we emit.
+
+pub mod conditions;
+
+use serde::Serialize;
+
+use crate::model::*;
+
+/// The computed status of one object, in the shape `gatewright translate --to status` prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusObject {
+    /// `group/version` of the object.
+    pub api_version: String,
+    /// Its kind.
+    pub kind: String,
+    /// Its namespace and name.
+    pub metadata: StatusMeta,
+    /// The status this controller computed.
+    pub status: StatusBody,
+}
+
+/// Namespace and name of an object with status.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct StatusMeta {
+    /// Namespace, absent for cluster-scoped kinds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+}
+
+/// The status of any kind we write status for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+#[allow(missing_docs)]
+pub enum StatusBody {
+    GatewayClass(GatewayClassStatus),
+    Gateway(GatewayStatus),
+    ListenerSet(ListenerSetStatus),
+    Route(RouteStatus),
+    Policy(PolicyStatus),
+}
+
+impl StatusObject {
+    /// Builds the status document of an object.
+    pub fn new(key: &ObjectKey, status: StatusBody) -> Self {
+        StatusObject {
+            api_version: key.kind.api_version(),
+            kind: key.kind.to_string(),
+            metadata: StatusMeta {
+                namespace: (!key.namespace.is_empty()).then(|| key.namespace.clone()),
+                name: key.name.clone(),
+            },
+            status,
+        }
+    }
+
+    /// The object's key.
+    pub fn key(&self) -> Option<ObjectKey> {
+        let kind = crate::model::Kind::parse(&self.kind)?;
+        Some(ObjectKey::new(
+            kind,
+            self.metadata.namespace.as_deref().unwrap_or(""),
+            &self.metadata.name,
+        ))
+    }
+
+    /// Every condition of the object, including per-listener and per-parent ones.
+    pub fn all_conditions(&self) -> Vec<&Condition> {
+        match &self.status {
+            StatusBody::GatewayClass(s) => s.conditions.iter().collect(),
+            StatusBody::Gateway(s) => s
+                .conditions
+                .iter()
+                .chain(s.listeners.iter().flat_map(|l| l.conditions.iter()))
+                .collect(),
+            StatusBody::ListenerSet(s) => s
+                .conditions
+                .iter()
+                .chain(s.listeners.iter().flat_map(|l| l.conditions.iter()))
+                .collect(),
+            StatusBody::Route(s) => s.parents.iter().flat_map(|p| p.conditions.iter()).collect(),
+            StatusBody::Policy(s) => s
+                .ancestors
+                .iter()
+                .flat_map(|p| p.conditions.iter())
+                .collect(),
+        }
+    }
+}

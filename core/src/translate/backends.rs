@@ -1,0 +1,226 @@
+//! Backend references: from a route's `backendRef` to a shared cluster of ready endpoints.
+
+use std::collections::BTreeMap;
+
+use super::ir::{ClusterIr, UpstreamProtocol, UpstreamTlsIr};
+use super::refgrant;
+use crate::model::*;
+use crate::snapshot::Snapshot;
+use crate::status::conditions::reasons;
+
+/// Why a backendRef did not resolve: a ResolvedRefs reason and a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendError {
+    /// The ResolvedRefs reason.
+    pub reason: &'static str,
+    /// What to tell the user.
+    pub message: String,
+}
+
+/// The label that ties an EndpointSlice to its Service.
+pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+
+/// The route kind asking, which decides the protocol spoken upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// HTTPRoute.
+    Http,
+    /// GRPCRoute: always HTTP/2.
+    Grpc,
+    /// TLSRoute/TCPRoute.
+    Tcp,
+    /// UDPRoute.
+    Udp,
+}
+
+/// Resolves a backend reference made from `from_kind` in `from_ns`, adding its cluster to `clusters`.
+pub fn resolve(
+    snapshot: &Snapshot,
+    from_kind: &str,
+    from_ns: &str,
+    bref: &BackendObjectReference,
+    caller: Caller,
+    clusters: &mut BTreeMap<String, ClusterIr>,
+) -> Result<String, BackendError> {
+    let ns = bref.ns(from_ns);
+    if bref.group() != "" || bref.kind() != "Service" {
+        return Err(BackendError {
+            reason: reasons::INVALID_KIND,
+            message: format!(
+                "backendRef {}/{} has unsupported kind {:?} in group {:?}; only core Services are supported",
+                ns,
+                bref.name,
+                bref.kind(),
+                bref.group()
+            ),
+        });
+    }
+    if !refgrant::allowed(
+        snapshot,
+        (GATEWAY_GROUP, from_kind, from_ns),
+        ("", "Service", ns, &bref.name),
+    ) {
+        return Err(BackendError {
+            reason: reasons::REF_NOT_PERMITTED,
+            message: format!(
+                "backendRef to Service {ns}/{} is not permitted by any ReferenceGrant in namespace {ns}",
+                bref.name
+            ),
+        });
+    }
+    let Some(service) = snapshot.service(ns, &bref.name) else {
+        return Err(BackendError {
+            reason: reasons::BACKEND_NOT_FOUND,
+            message: format!("Service {ns}/{} not found", bref.name),
+        });
+    };
+    let Some(port) = bref.port else {
+        return Err(BackendError {
+            reason: reasons::BACKEND_NOT_FOUND,
+            message: format!(
+                "backendRef to Service {ns}/{} must specify a port",
+                bref.name
+            ),
+        });
+    };
+    let Some(sport) = service.spec.ports.iter().find(|p| p.port == port) else {
+        return Err(BackendError {
+            reason: reasons::BACKEND_NOT_FOUND,
+            message: format!("Service {ns}/{} has no port {port}", bref.name),
+        });
+    };
+    let wants_udp = caller == Caller::Udp;
+    let is_udp = sport.protocol.as_deref() == Some("UDP");
+    if wants_udp != is_udp {
+        return Err(BackendError {
+            reason: reasons::UNSUPPORTED_APP_PROTOCOL,
+            message: format!(
+                "Service {ns}/{} port {port} uses protocol {}, not usable from this route kind",
+                bref.name,
+                sport.protocol.as_deref().unwrap_or("TCP")
+            ),
+        });
+    }
+    let h2c = caller == Caller::Grpc
+        || matches!(
+            sport.app_protocol.as_deref(),
+            Some("kubernetes.io/h2c" | "h2c" | "grpc")
+        );
+    let protocol = if h2c && caller != Caller::Tcp {
+        UpstreamProtocol::H2c
+    } else {
+        UpstreamProtocol::Http1
+    };
+    let mut name = format!("{ns}/{}/{port}", bref.name);
+    if protocol == UpstreamProtocol::H2c {
+        name.push_str("/h2c");
+    }
+    if !clusters.contains_key(&name) {
+        let service_key = ObjectKey::new(Kind::Service, ns, &bref.name);
+        let (endpoints, dns) = endpoints(snapshot, service, sport);
+        let tls = if caller == Caller::Http || caller == Caller::Grpc {
+            upstream_tls(snapshot, service, sport)
+        } else {
+            None
+        };
+        clusters.insert(
+            name.clone(),
+            ClusterIr {
+                name: name.clone(),
+                service: service_key,
+                endpoints,
+                protocol,
+                tls,
+                dns,
+            },
+        );
+    }
+    Ok(name)
+}
+
+/// Ready endpoints of a Service port from its EndpointSlices (or its ExternalName).
+fn endpoints(
+    snapshot: &Snapshot,
+    service: &Service,
+    sport: &ServicePort,
+) -> (Vec<(String, u16)>, bool) {
+    let ns = service.metadata.ns();
+    if service.spec.type_.as_deref() == Some("ExternalName") {
+        if let Some(host) = &service.spec.external_name {
+            return (vec![(host.clone(), sport.port as u16)], true);
+        }
+    }
+    let mut out = Vec::new();
+    let mut dns = false;
+    for slice in snapshot.endpoint_slices().filter(|s| {
+        s.metadata.ns() == ns
+            && s.metadata.labels.get(SERVICE_NAME_LABEL) == Some(&service.metadata.name)
+    }) {
+        let port = slice
+            .body
+            .ports
+            .iter()
+            .flatten()
+            .find(|p| p.name.as_deref().unwrap_or("") == sport.name.as_deref().unwrap_or(""))
+            .and_then(|p| p.port);
+        let Some(port) = port.and_then(|p| u16::try_from(p).ok()) else {
+            continue;
+        };
+        dns |= slice.body.address_type == "FQDN";
+        for ep in slice.body.endpoints.iter().filter(|e| e.is_ready()) {
+            for a in &ep.addresses {
+                out.push((a.clone(), port));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    (out, dns)
+}
+
+/// Upstream TLS from a BackendTLSPolicy targeting this Service (and port, by name).
+fn upstream_tls(
+    snapshot: &Snapshot,
+    service: &Service,
+    sport: &ServicePort,
+) -> Option<UpstreamTlsIr> {
+    let ns = service.metadata.ns();
+    let policy = snapshot
+        .backend_tls_policies()
+        .filter(|p| p.metadata.ns() == ns)
+        .find(|p| {
+            p.spec.target_refs.iter().any(|t| {
+                t.group.is_empty()
+                    && t.kind == "Service"
+                    && t.name == service.metadata.name
+                    && t.section_name
+                        .as_deref()
+                        .is_none_or(|s| Some(s) == sport.name.as_deref())
+            })
+        })?;
+    let v = &policy.spec.validation;
+    let ca_pem = v.ca_certificate_refs.iter().flatten().find_map(|r| {
+        (r.group.is_empty() && r.kind == "ConfigMap")
+            .then(|| snapshot.config_map(ns, &r.name))
+            .flatten()
+            .and_then(|cm| cm.body.data.get("ca.crt").cloned())
+    });
+    if ca_pem.is_none() && v.well_known_ca_certificates.as_deref() != Some("System") {
+        return None;
+    }
+    let sans = v
+        .subject_alt_names
+        .iter()
+        .flatten()
+        .filter_map(|s| match s.type_.as_str() {
+            "Hostname" => s.hostname.clone().map(|h| (false, h)),
+            "URI" => s.uri.clone().map(|u| (true, u)),
+            _ => None,
+        })
+        .collect();
+    Some(UpstreamTlsIr {
+        sni: v.hostname.clone(),
+        ca_pem,
+        sans,
+    })
+}

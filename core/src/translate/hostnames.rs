@@ -1,0 +1,75 @@
+//! Hostname matching between listeners and routes, with `*.` wildcards as the spec defines them.
+
+/// Whether `host` is covered by `pattern` (`*.example.com` covers `a.example.com` and `a.b.example.com`, not `example.com`).
+pub fn covers(pattern: &str, host: &str) -> bool {
+    match pattern.strip_prefix('*') {
+        Some(suffix) => {
+            // suffix is `.example.com`; the host needs at least one more label.
+            let host_suffix = host.strip_prefix('*').unwrap_or(host);
+            host_suffix.len() > suffix.len() && host_suffix.ends_with(suffix)
+                || host.starts_with('*') && host_suffix == suffix
+        }
+        None => pattern == host,
+    }
+}
+
+/// The hostnames a route serves on a listener: the intersection of both sets.
+///
+/// `None` for the listener means any host; an empty route list means any host. The result
+/// is empty when they do not intersect; `["*"]` means any host.
+pub fn intersect(listener: Option<&str>, route: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = match (listener, route.is_empty()) {
+        (None, true) => vec!["*".to_string()],
+        (None, false) => route.to_vec(),
+        (Some(l), true) => vec![l.to_string()],
+        (Some(l), false) => route
+            .iter()
+            .filter_map(|r| {
+                if covers(l, r) {
+                    Some(r.clone())
+                } else if covers(r, l) {
+                    Some(l.to_string())
+                } else {
+                    None
+                }
+            })
+            .collect(),
+    };
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_cover_one_or_more_labels() {
+        assert!(covers("*.example.com", "a.example.com"));
+        assert!(covers("*.example.com", "a.b.example.com"));
+        assert!(!covers("*.example.com", "example.com"));
+        assert!(covers("*.example.com", "*.a.example.com"));
+        assert!(covers("*.example.com", "*.example.com"));
+        assert!(!covers("a.example.com", "b.example.com"));
+    }
+
+    #[test]
+    fn intersection_follows_the_spec() {
+        let r = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(intersect(None, &[]), r(&["*"]));
+        assert_eq!(
+            intersect(Some("*.example.com"), &r(&["foo.example.com", "bar.org"])),
+            r(&["foo.example.com"])
+        );
+        assert_eq!(
+            intersect(Some("foo.example.com"), &r(&["*.example.com"])),
+            r(&["foo.example.com"])
+        );
+        assert_eq!(
+            intersect(Some("*.example.com"), &r(&["*.foo.example.com"])),
+            r(&["*.foo.example.com"])
+        );
+        assert!(intersect(Some("a.com"), &r(&["b.com"])).is_empty());
+    }
+}

@@ -1,0 +1,282 @@
+//! The intermediate representation: what each Gateway's proxy must do, free of Envoy's vocabulary.
+//!
+//! Everything here is ordered (BTreeMap, sorted Vecs) so the Envoy output is deterministic.
+
+use std::collections::BTreeMap;
+
+use crate::model::ObjectKey;
+
+/// Everything one Gateway's proxy serves.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GatewayIr {
+    /// The Gateway.
+    pub gateway: Option<ObjectKey>,
+    /// One entry per port.
+    pub ports: BTreeMap<u16, PortIr>,
+    /// Upstream clusters, by name.
+    pub clusters: BTreeMap<String, ClusterIr>,
+    /// TLS certificates, by name.
+    pub secrets: BTreeMap<String, SecretIr>,
+}
+
+/// One listening port and what arrives on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortIr {
+    /// The port.
+    pub port: u16,
+    /// Whether it is a UDP port.
+    pub udp: bool,
+    /// HTTP without TLS: one route table for the port.
+    pub http: Option<RouteTableIr>,
+    /// TLS chains (HTTPS, TLS terminate, TLS passthrough), selected by SNI.
+    pub tls_chains: Vec<TlsChainIr>,
+    /// A TCP or UDP forward.
+    pub forward: Option<ForwardIr>,
+}
+
+/// A set of virtual hosts served on one port or TLS chain.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RouteTableIr {
+    /// The RouteConfiguration name.
+    pub name: String,
+    /// Virtual hosts by domain (`*` for any).
+    pub vhosts: BTreeMap<String, Vec<RouteIr>>,
+}
+
+/// A TLS filter chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsChainIr {
+    /// Chain name (the listener's).
+    pub name: String,
+    /// SNI names selecting the chain; empty means any.
+    pub server_names: Vec<String>,
+    /// Certificates to terminate with; empty for passthrough.
+    pub secrets: Vec<String>,
+    /// What to do with the decrypted (or passed-through) stream.
+    pub action: TlsChainAction,
+}
+
+/// What a TLS chain does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TlsChainAction {
+    /// Terminate and route HTTP.
+    Http(RouteTableIr),
+    /// Forward the stream (terminated or passed through) to weighted clusters.
+    Forward(ForwardIr),
+}
+
+/// A TCP or UDP forward to weighted clusters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForwardIr {
+    /// Stat prefix / name.
+    pub name: String,
+    /// Weighted clusters; empty means refuse connections.
+    pub clusters: Vec<(String, u32)>,
+}
+
+/// One HTTP route (a rule's match) in precedence order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteIr {
+    /// Content-derived name: route, rule name or match, so reordering changes nothing.
+    pub name: String,
+    /// The route object it came from.
+    pub source: ObjectKey,
+    /// What requests it matches.
+    pub matcher: MatchIr,
+    /// What it does with them.
+    pub action: ActionIr,
+    /// Request header changes.
+    pub request_headers: HeaderModsIr,
+    /// Response header changes.
+    pub response_headers: HeaderModsIr,
+    /// Mirror targets with their percentage (in millionths).
+    pub mirrors: Vec<(String, u32)>,
+    /// CORS policy.
+    pub cors: Option<crate::model::HttpCorsFilter>,
+    /// Whole-request timeout in milliseconds (0 disables).
+    pub timeout_ms: Option<u64>,
+    /// Per-try timeout in milliseconds.
+    pub per_try_timeout_ms: Option<u64>,
+    /// Retry policy.
+    pub retry: Option<RetryIr>,
+    /// Precedence key: lower sorts first.
+    pub rank: RankKey,
+}
+
+/// Route precedence per the spec; derived `Ord` compares fields in order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RankKey {
+    /// 0 exact, 1 regex, 2 prefix (Envoy Gateway ranks regex between exact and prefix).
+    pub path_kind: u8,
+    /// Longer paths first (negated length).
+    pub path_len: std::cmp::Reverse<usize>,
+    /// Method matches first.
+    pub no_method: bool,
+    /// More header matches first.
+    pub headers: std::cmp::Reverse<usize>,
+    /// More query matches first.
+    pub queries: std::cmp::Reverse<usize>,
+    /// Older routes first.
+    pub created: String,
+    /// Then namespace/name.
+    pub route: (String, String),
+    /// Then rule and match order within the route.
+    pub position: (usize, usize),
+}
+
+/// A request matcher.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MatchIr {
+    /// Path match.
+    pub path: PathMatchIr,
+    /// Header matches (name, value, is_regex).
+    pub headers: Vec<(String, String, bool)>,
+    /// Query matches (name, value, is_regex).
+    pub queries: Vec<(String, String, bool)>,
+    /// Method.
+    pub method: Option<String>,
+    /// Only gRPC requests (`content-type: application/grpc*`).
+    pub grpc: bool,
+}
+
+/// A path match.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PathMatchIr {
+    /// Exact path.
+    Exact(String),
+    /// Path prefix, matched on segment boundaries.
+    Prefix(String),
+    /// Regex over the path.
+    Regex(String),
+}
+
+impl Default for PathMatchIr {
+    fn default() -> Self {
+        PathMatchIr::Prefix("/".into())
+    }
+}
+
+/// What a route does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionIr {
+    /// Forward to weighted clusters; `invalid_weight` is the share answered with HTTP 500.
+    Forward {
+        /// (cluster, weight) pairs.
+        clusters: Vec<(String, u32)>,
+        /// Weight of backends that did not resolve.
+        invalid_weight: u32,
+        /// Rewrite applied before forwarding.
+        rewrite: Option<RewriteIr>,
+    },
+    /// Answer with a redirect.
+    Redirect(RedirectIr),
+    /// Answer directly with a status code.
+    Direct(u32),
+}
+
+/// A URL rewrite.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RewriteIr {
+    /// New Host header.
+    pub hostname: Option<String>,
+    /// New full path.
+    pub full_path: Option<String>,
+    /// Replacement for the matched prefix.
+    pub prefix: Option<String>,
+}
+
+/// A redirect.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RedirectIr {
+    /// New scheme.
+    pub scheme: Option<String>,
+    /// New host.
+    pub hostname: Option<String>,
+    /// New port.
+    pub port: Option<u32>,
+    /// New full path.
+    pub full_path: Option<String>,
+    /// Replacement for the matched prefix.
+    pub prefix: Option<String>,
+    /// 301, 302, 303, 307 or 308.
+    pub status: u32,
+}
+
+/// Header additions, sets and removals.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HeaderModsIr {
+    /// Overwrite.
+    pub set: Vec<(String, String)>,
+    /// Append.
+    pub add: Vec<(String, String)>,
+    /// Remove.
+    pub remove: Vec<String>,
+}
+
+/// Retries.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RetryIr {
+    /// Status codes retried.
+    pub codes: Vec<u32>,
+    /// Attempts.
+    pub attempts: u32,
+    /// Base backoff in ms.
+    pub backoff_ms: Option<u64>,
+}
+
+/// One upstream cluster: a Service port and its ready endpoints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterIr {
+    /// `namespace/service/port`.
+    pub name: String,
+    /// The Service.
+    pub service: ObjectKey,
+    /// Ready endpoints (address, port), sorted.
+    pub endpoints: Vec<(String, u16)>,
+    /// Upstream protocol.
+    pub protocol: UpstreamProtocol,
+    /// Upstream TLS from a BackendTLSPolicy.
+    pub tls: Option<UpstreamTlsIr>,
+    /// Whether endpoints are DNS names (ExternalName Services, FQDN slices).
+    pub dns: bool,
+}
+
+/// How the proxy speaks to a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamProtocol {
+    /// HTTP/1.1 (and plain TCP/UDP forwarding).
+    Http1,
+    /// HTTP/2 cleartext (gRPC, `kubernetes.io/h2c`).
+    H2c,
+}
+
+/// Upstream TLS settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpstreamTlsIr {
+    /// SNI and the default name verified.
+    pub sni: String,
+    /// PEM CA bundle, or None for the system store.
+    pub ca_pem: Option<String>,
+    /// Accepted SANs: (is_uri, value).
+    pub sans: Vec<(bool, String)>,
+}
+
+/// A TLS certificate and key.
+#[derive(Clone, PartialEq)]
+pub struct SecretIr {
+    /// `namespace/secret`.
+    pub name: String,
+    /// PEM certificate chain.
+    pub cert_pem: String,
+    /// PEM private key.
+    pub key_pem: String,
+}
+
+/// Secrets never print their key, so a `{:?}` cannot leak it.
+impl std::fmt::Debug for SecretIr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretIr")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}

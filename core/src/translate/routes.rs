@@ -1,0 +1,640 @@
+//! Routes: attachment to listeners (parentRefs, allowedRoutes, hostnames) and rules into the IR.
+
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+
+use super::backends::{self, BackendError, Caller};
+use super::duration::parse_ms;
+use super::hostnames;
+use super::ir::*;
+use super::listeners::ListenerCtx;
+use crate::diagnostic::Diagnostic;
+use crate::model::*;
+use crate::snapshot::Snapshot;
+use crate::status::conditions::{reasons, types, ConditionBuilder};
+
+/// A route of any kind, seen through what attachment needs.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteView<'a> {
+    /// Its key.
+    pub key: &'a ObjectKey,
+    /// Its metadata.
+    pub meta: &'a ObjectMeta,
+    /// Its parentRefs.
+    pub parent_refs: &'a [ParentReference],
+    /// Its hostnames (empty for TCP/UDP).
+    pub hostnames: &'a [String],
+}
+
+/// The result of attaching one parentRef to one Gateway.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// Indexes of the listeners attached to, with the hostnames served on each.
+    pub listeners: Vec<(usize, Vec<String>)>,
+    /// The Accepted condition's (status, reason, message).
+    pub accepted: (bool, &'static str, String),
+}
+
+/// Attaches a route to the listeners a parentRef selects; counts `attached` on success.
+pub fn attach(
+    snapshot: &Snapshot,
+    route: RouteView<'_>,
+    parent: &ParentReference,
+    listeners: &mut [ListenerCtx],
+    uses_hostnames: bool,
+) -> Attachment {
+    let kind = route.key.kind.as_str();
+    let route_ns = route.meta.ns();
+    let candidates: Vec<usize> = (0..listeners.len())
+        .filter(|&i| {
+            let l = &listeners[i];
+            let by_parent = match parent.kind() {
+                "ListenerSet" => l.owner.kind == Kind::ListenerSet && l.owner.name == parent.name,
+                _ => true,
+            };
+            by_parent
+                && parent.section_name.as_deref().is_none_or(|s| s == l.name)
+                && parent.port.is_none_or(|p| p == l.port)
+        })
+        .collect();
+    if candidates.is_empty() {
+        let what = match (&parent.section_name, parent.port) {
+            (Some(s), Some(p)) => format!("listener {s} on port {p}"),
+            (Some(s), None) => format!("listener {s}"),
+            (None, Some(p)) => format!("port {p}"),
+            (None, None) => "listeners".to_string(),
+        };
+        return Attachment {
+            listeners: Vec::new(),
+            accepted: (
+                false,
+                reasons::NO_MATCHING_PARENT,
+                format!("No {what} found on the parent"),
+            ),
+        };
+    }
+    let allowed: Vec<usize> = candidates
+        .into_iter()
+        .filter(|&i| {
+            listeners[i].allows_kind(kind) && listeners[i].allows_namespace(snapshot, route_ns)
+        })
+        .collect();
+    if allowed.is_empty() {
+        return Attachment {
+            listeners: Vec::new(),
+            accepted: (
+                false,
+                reasons::NOT_ALLOWED_BY_LISTENERS,
+                format!("No listener allows {kind} routes from namespace {route_ns}"),
+            ),
+        };
+    }
+    let mut attached = Vec::new();
+    for i in allowed {
+        let hosts = if uses_hostnames {
+            hostnames::intersect(listeners[i].hostname.as_deref(), route.hostnames)
+        } else {
+            vec!["*".to_string()]
+        };
+        if !hosts.is_empty() {
+            attached.push((i, hosts));
+        }
+    }
+    if attached.is_empty() {
+        return Attachment {
+            listeners: Vec::new(),
+            accepted: (
+                false,
+                reasons::NO_MATCHING_LISTENER_HOSTNAME,
+                "There were no hostnames that intersect between the route and the listeners".into(),
+            ),
+        };
+    }
+    for (i, _) in &attached {
+        listeners[*i].attached += 1;
+    }
+    Attachment {
+        listeners: attached,
+        accepted: (true, reasons::ACCEPTED, "Route is accepted".into()),
+    }
+}
+
+/// What building a route's rules produced, for its status.
+#[derive(Debug, Default)]
+pub struct RuleOutcome {
+    /// IR routes (not yet placed in virtual hosts).
+    pub routes: Vec<RouteIr>,
+    /// The first backend problem, for ResolvedRefs.
+    pub backend_error: Option<BackendError>,
+    /// A problem that makes the route not Accepted (unsupported filter, bad regex).
+    pub unsupported: Option<String>,
+    /// Warnings about ignored fields.
+    pub warnings: Vec<Diagnostic>,
+    /// TCP/UDP/TLS forward targets.
+    pub forward: Vec<(String, u32)>,
+}
+
+impl RuleOutcome {
+    fn backend_failed(&mut self, e: BackendError) {
+        if self.backend_error.is_none() {
+            self.backend_error = Some(e);
+        }
+    }
+}
+
+/// A stable, content-derived identifier for a rule: its name, else its matches.
+fn rule_id<T: serde::Serialize>(name: Option<&str>, matches: &T, index: usize) -> String {
+    match name {
+        Some(n) => n.to_string(),
+        None => {
+            let text = serde_json::to_string(matches).unwrap_or_default();
+            if text == "null" || text == "[]" {
+                format!("rule-{index}")
+            } else {
+                format!("m{:016x}", fnv1a(text.as_bytes()))
+            }
+        }
+    }
+}
+
+/// FNV-1a: a stable hash for names (std's hasher may change between Rust releases).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+fn header_mods(f: Option<&HttpHeaderFilter>, into: &mut HeaderModsIr) {
+    let Some(f) = f else { return };
+    into.set.extend(
+        f.set
+            .iter()
+            .flatten()
+            .map(|h| (h.name.clone(), h.value.clone())),
+    );
+    into.add.extend(
+        f.add
+            .iter()
+            .flatten()
+            .map(|h| (h.name.clone(), h.value.clone())),
+    );
+    into.remove.extend(f.remove.iter().flatten().cloned());
+}
+
+fn mirror_percent(m: &HttpRequestMirrorFilter) -> u32 {
+    // Millionths, Envoy's finest fraction.
+    if let Some(p) = m.percent {
+        return (p.clamp(0, 100) as u32) * 10_000;
+    }
+    if let Some(f) = &m.fraction {
+        let d = f.denominator.unwrap_or(100).max(1) as u64;
+        let n = f.numerator.max(0) as u64;
+        return (n.min(d) * 1_000_000 / d) as u32;
+    }
+    1_000_000
+}
+
+fn path_modifier(p: &HttpPathModifier) -> (Option<String>, Option<String>) {
+    match p.type_.as_str() {
+        "ReplaceFullPath" => (p.replace_full_path.clone(), None),
+        "ReplacePrefixMatch" => (None, p.replace_prefix_match.clone()),
+        _ => (None, None),
+    }
+}
+
+/// Common context for building one route's rules for one Gateway.
+pub struct RuleCtx<'a> {
+    /// All objects.
+    pub snapshot: &'a Snapshot,
+    /// The route.
+    pub route: RouteView<'a>,
+    /// The Gateway's clusters.
+    pub clusters: &'a mut BTreeMap<String, ClusterIr>,
+}
+
+impl RuleCtx<'_> {
+    fn resolve(
+        &mut self,
+        bref: &BackendObjectReference,
+        caller: Caller,
+    ) -> Result<String, BackendError> {
+        backends::resolve(
+            self.snapshot,
+            self.route.key.kind.as_str(),
+            self.route.meta.ns(),
+            bref,
+            caller,
+            self.clusters,
+        )
+    }
+
+    fn rank(&self, m: &MatchIr, rule: usize, index: usize) -> RankKey {
+        let (path_kind, len) = match &m.path {
+            PathMatchIr::Exact(p) => (0, p.len()),
+            PathMatchIr::Regex(p) => (1, p.len()),
+            PathMatchIr::Prefix(p) => (2, p.len()),
+        };
+        RankKey {
+            path_kind,
+            path_len: Reverse(len),
+            no_method: m.method.is_none(),
+            headers: Reverse(m.headers.len()),
+            queries: Reverse(m.queries.len()),
+            created: self
+                .route
+                .meta
+                .creation_timestamp
+                .clone()
+                .unwrap_or_default(),
+            route: (
+                self.route.key.namespace.clone(),
+                self.route.key.name.clone(),
+            ),
+            position: (rule, index),
+        }
+    }
+
+    /// Builds the IR routes of an HTTPRoute.
+    pub fn http(&mut self, spec: &HttpRouteSpec) -> RuleOutcome {
+        let mut out = RuleOutcome::default();
+        for (ri, rule) in spec.rules.iter().flatten().enumerate() {
+            let id = rule_id(rule.name.as_deref(), &rule.matches, ri);
+            let mut request_headers = HeaderModsIr::default();
+            let mut response_headers = HeaderModsIr::default();
+            let mut mirrors = Vec::new();
+            let mut cors = None;
+            let mut redirect = None;
+            let mut rewrite: Option<RewriteIr> = None;
+            let mut unsupported = None;
+            for f in rule.filters.iter().flatten() {
+                match f.type_.as_str() {
+                    "RequestHeaderModifier" => {
+                        header_mods(f.request_header_modifier.as_ref(), &mut request_headers)
+                    }
+                    "ResponseHeaderModifier" => {
+                        header_mods(f.response_header_modifier.as_ref(), &mut response_headers)
+                    }
+                    "RequestMirror" => {
+                        if let Some(m) = &f.request_mirror {
+                            match self.resolve(&m.backend_ref, Caller::Http) {
+                                Ok(c) => mirrors.push((c, mirror_percent(m))),
+                                Err(e) => out.backend_failed(e),
+                            }
+                        }
+                    }
+                    "RequestRedirect" => {
+                        if let Some(r) = &f.request_redirect {
+                            let (full_path, prefix) =
+                                r.path.as_ref().map(path_modifier).unwrap_or_default();
+                            redirect = Some(RedirectIr {
+                                scheme: r.scheme.clone(),
+                                hostname: r.hostname.clone(),
+                                port: r.port.map(|p| p as u32),
+                                full_path,
+                                prefix,
+                                status: r.status_code.unwrap_or(302) as u32,
+                            });
+                        }
+                    }
+                    "URLRewrite" => {
+                        if let Some(r) = &f.url_rewrite {
+                            let (full_path, prefix) =
+                                r.path.as_ref().map(path_modifier).unwrap_or_default();
+                            rewrite = Some(RewriteIr {
+                                hostname: r.hostname.clone(),
+                                full_path,
+                                prefix,
+                            });
+                        }
+                    }
+                    "CORS" => cors = f.cors.clone(),
+                    other => {
+                        unsupported = Some(format!(
+                            "rule {id}: filter type {other} is not supported by this implementation"
+                        ))
+                    }
+                }
+            }
+            // Backends: weighted clusters; unresolvable ones keep their weight as HTTP 500.
+            let mut clusters = Vec::new();
+            let mut invalid_weight = 0u32;
+            for b in rule.backend_refs.iter().flatten() {
+                let w = b.weight.unwrap_or(1).max(0) as u32;
+                if b.filters.as_ref().is_some_and(|f| !f.is_empty()) {
+                    out.warnings.push(Diagnostic::warning(
+                        self.route.key,
+                        format!("spec.rules[{ri}].backendRefs"),
+                        "backendRef-level filters are not implemented yet and are ignored",
+                    ));
+                }
+                match self.resolve(&b.backend, Caller::Http) {
+                    Ok(c) => {
+                        if w > 0 {
+                            clusters.push((c, w));
+                        }
+                    }
+                    Err(e) => {
+                        invalid_weight += w;
+                        out.backend_failed(e);
+                    }
+                }
+            }
+            let timeouts = rule.timeouts.as_ref();
+            let timeout_ms = timeouts
+                .and_then(|t| t.request.as_deref())
+                .and_then(parse_ms);
+            let per_try_timeout_ms = timeouts
+                .and_then(|t| t.backend_request.as_deref())
+                .and_then(parse_ms);
+            let retry = rule.retry.as_ref().map(|r| RetryIr {
+                codes: r.codes.iter().flatten().map(|c| *c as u32).collect(),
+                attempts: r.attempts.unwrap_or(1).max(0) as u32,
+                backoff_ms: r.backoff.as_deref().and_then(parse_ms),
+            });
+            if rule.session_persistence.is_some() {
+                out.warnings.push(Diagnostic::warning(
+                    self.route.key,
+                    format!("spec.rules[{ri}].sessionPersistence"),
+                    "sessionPersistence is not implemented yet and is ignored",
+                ));
+            }
+            let action = if unsupported.is_some() {
+                ActionIr::Direct(500)
+            } else if let Some(r) = redirect {
+                ActionIr::Redirect(r)
+            } else if clusters.is_empty() {
+                ActionIr::Direct(500)
+            } else {
+                ActionIr::Forward {
+                    clusters,
+                    invalid_weight,
+                    rewrite,
+                }
+            };
+            if let Some(u) = unsupported {
+                out.unsupported.get_or_insert(u);
+            }
+            for (mi, m) in rule.matches.iter().flatten().enumerate() {
+                let matcher = match http_match(m) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        out.unsupported.get_or_insert(format!("rule {id}: {e}"));
+                        continue;
+                    }
+                };
+                let rank = self.rank(&matcher, ri, mi);
+                out.routes.push(RouteIr {
+                    name: format!(
+                        "httproute/{}/{}/{id}/{mi}",
+                        self.route.key.namespace, self.route.key.name
+                    ),
+                    source: self.route.key.clone(),
+                    matcher,
+                    action: action.clone(),
+                    request_headers: request_headers.clone(),
+                    response_headers: response_headers.clone(),
+                    mirrors: mirrors.clone(),
+                    cors: cors.clone(),
+                    timeout_ms,
+                    per_try_timeout_ms,
+                    retry: retry.clone(),
+                    rank,
+                });
+            }
+        }
+        out
+    }
+
+    /// Builds the IR routes of a GRPCRoute (gRPC is HTTP/2 with `/service/method` paths).
+    pub fn grpc(&mut self, spec: &GrpcRouteSpec) -> RuleOutcome {
+        let mut out = RuleOutcome::default();
+        let default_match = vec![GrpcRouteMatch::default()];
+        let empty_rule = vec![GrpcRouteRule::default()];
+        let rules = match spec.rules.as_deref() {
+            Some(r) if !r.is_empty() => r,
+            _ => &empty_rule,
+        };
+        for (ri, rule) in rules.iter().enumerate() {
+            let id = rule_id(rule.name.as_deref(), &rule.matches, ri);
+            let mut request_headers = HeaderModsIr::default();
+            let mut response_headers = HeaderModsIr::default();
+            let mut mirrors = Vec::new();
+            let mut unsupported = None;
+            for f in rule.filters.iter().flatten() {
+                match f.type_.as_str() {
+                    "RequestHeaderModifier" => {
+                        header_mods(f.request_header_modifier.as_ref(), &mut request_headers)
+                    }
+                    "ResponseHeaderModifier" => {
+                        header_mods(f.response_header_modifier.as_ref(), &mut response_headers)
+                    }
+                    "RequestMirror" => {
+                        if let Some(m) = &f.request_mirror {
+                            match self.resolve(&m.backend_ref, Caller::Grpc) {
+                                Ok(c) => mirrors.push((c, mirror_percent(m))),
+                                Err(e) => out.backend_failed(e),
+                            }
+                        }
+                    }
+                    other => {
+                        unsupported =
+                            Some(format!("rule {id}: filter type {other} is not supported"))
+                    }
+                }
+            }
+            let mut clusters = Vec::new();
+            let mut invalid_weight = 0;
+            for b in rule.backend_refs.iter().flatten() {
+                let w = b.weight.unwrap_or(1).max(0) as u32;
+                match self.resolve(&b.backend, Caller::Grpc) {
+                    Ok(c) => {
+                        if w > 0 {
+                            clusters.push((c, w));
+                        }
+                    }
+                    Err(e) => {
+                        invalid_weight += w;
+                        out.backend_failed(e);
+                    }
+                }
+            }
+            let action = if unsupported.is_some() || clusters.is_empty() {
+                ActionIr::Direct(500)
+            } else {
+                ActionIr::Forward {
+                    clusters,
+                    invalid_weight,
+                    rewrite: None,
+                }
+            };
+            if let Some(u) = unsupported {
+                out.unsupported.get_or_insert(u);
+            }
+            let matches = match rule.matches.as_deref() {
+                Some(m) if !m.is_empty() => m,
+                _ => &default_match,
+            };
+            for (mi, m) in matches.iter().enumerate() {
+                let matcher = match grpc_match(m) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        out.unsupported.get_or_insert(format!("rule {id}: {e}"));
+                        continue;
+                    }
+                };
+                let rank = self.rank(&matcher, ri, mi);
+                out.routes.push(RouteIr {
+                    name: format!(
+                        "grpcroute/{}/{}/{id}/{mi}",
+                        self.route.key.namespace, self.route.key.name
+                    ),
+                    source: self.route.key.clone(),
+                    matcher,
+                    action: action.clone(),
+                    request_headers: request_headers.clone(),
+                    response_headers: response_headers.clone(),
+                    mirrors: mirrors.clone(),
+                    cors: None,
+                    timeout_ms: None,
+                    per_try_timeout_ms: None,
+                    retry: None,
+                    rank,
+                });
+            }
+        }
+        out
+    }
+
+    /// Resolves the weighted backends of a TLSRoute, TCPRoute or UDPRoute.
+    pub fn l4(&mut self, rules: &[L4RouteRule], caller: Caller) -> RuleOutcome {
+        let mut out = RuleOutcome::default();
+        for b in rules.iter().flat_map(|r| r.backend_refs.iter()) {
+            let w = b.weight.unwrap_or(1).max(0) as u32;
+            match self.resolve(&b.backend, caller) {
+                Ok(c) => {
+                    if w > 0 {
+                        out.forward.push((c, w));
+                    }
+                }
+                Err(e) => out.backend_failed(e),
+            }
+        }
+        out
+    }
+}
+
+fn check_regex(r: &str) -> Result<(), String> {
+    regex::Regex::new(r)
+        .map(|_| ())
+        .map_err(|e| format!("invalid regular expression {r:?}: {e}"))
+}
+
+fn kv_matches(
+    list: Option<&Vec<HttpHeaderMatch>>,
+    lowercase: bool,
+) -> Result<Vec<(String, String, bool)>, String> {
+    let mut out = Vec::new();
+    for h in list.into_iter().flatten() {
+        let regex = h.type_.as_deref() == Some("RegularExpression");
+        if regex {
+            check_regex(&h.value)?;
+        }
+        let name = if lowercase {
+            h.name.to_ascii_lowercase()
+        } else {
+            h.name.clone()
+        };
+        // The spec: the first of several matches with the same name wins.
+        if !out
+            .iter()
+            .any(|(n, _, _): &(String, String, bool)| n == &name)
+        {
+            out.push((name, h.value.clone(), regex));
+        }
+    }
+    Ok(out)
+}
+
+fn http_match(m: &HttpRouteMatch) -> Result<MatchIr, String> {
+    let path = m.path.clone().unwrap_or_default();
+    let value = path.value.unwrap_or_else(|| "/".into());
+    let path = match path.type_.as_deref().unwrap_or("PathPrefix") {
+        "Exact" => PathMatchIr::Exact(value),
+        "RegularExpression" => {
+            check_regex(&value)?;
+            PathMatchIr::Regex(value)
+        }
+        _ => PathMatchIr::Prefix(value),
+    };
+    Ok(MatchIr {
+        path,
+        headers: kv_matches(m.headers.as_ref(), true)?,
+        queries: kv_matches(m.query_params.as_ref(), false)?,
+        method: m.method.clone(),
+        grpc: false,
+    })
+}
+
+fn grpc_match(m: &GrpcRouteMatch) -> Result<MatchIr, String> {
+    let path = match &m.method {
+        None => PathMatchIr::Prefix("/".into()),
+        Some(mm) => {
+            let regex = mm.type_.as_deref() == Some("RegularExpression");
+            let esc = |s: &str| {
+                if regex {
+                    s.to_string()
+                } else {
+                    regex::escape(s)
+                }
+            };
+            match (mm.service.as_deref(), mm.method.as_deref(), regex) {
+                (Some(s), Some(me), false) => PathMatchIr::Exact(format!("/{s}/{me}")),
+                (Some(s), None, false) => PathMatchIr::Prefix(format!("/{s}")),
+                (s, me, _) => {
+                    let r = format!(
+                        "/{}/{}",
+                        s.map(esc).unwrap_or_else(|| "[^/]+".into()),
+                        me.map(esc).unwrap_or_else(|| "[^/]+".into())
+                    );
+                    check_regex(&r)?;
+                    PathMatchIr::Regex(r)
+                }
+            }
+        }
+    };
+    Ok(MatchIr {
+        path,
+        headers: kv_matches(m.headers.as_ref(), true)?,
+        queries: Vec::new(),
+        method: None,
+        grpc: true,
+    })
+}
+
+/// Builds a route's status entry for one parentRef.
+pub fn parent_status(
+    parent: &ParentReference,
+    controller: &str,
+    cb: &ConditionBuilder<'_>,
+    accepted: (bool, &str, String),
+    resolved: Result<(), &BackendError>,
+) -> RouteParentStatus {
+    let mut conditions = vec![cb.make(types::ACCEPTED, accepted.0, accepted.1, accepted.2)];
+    conditions.push(match resolved {
+        Ok(()) => cb.make(
+            types::RESOLVED_REFS,
+            true,
+            reasons::RESOLVED_REFS,
+            "Resolved all the Object references for the Route",
+        ),
+        Err(e) => cb.make(types::RESOLVED_REFS, false, e.reason, e.message.clone()),
+    });
+    RouteParentStatus {
+        parent_ref: parent.clone(),
+        controller_name: controller.to_string(),
+        conditions,
+    }
+}

@@ -1,0 +1,144 @@
+//! Runnable Envoy bootstraps: static (every resource inline) or pointing at an ADS server.
+
+use envoy_types::pb::envoy::config::bootstrap::v3::{bootstrap, Admin, Bootstrap};
+use envoy_types::pb::envoy::config::cluster::v3::{cluster, Cluster};
+use envoy_types::pb::envoy::config::core::v3 as core;
+use envoy_types::pb::envoy::config::endpoint::v3::{
+    lb_endpoint, ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints,
+};
+use envoy_types::pb::envoy::extensions::upstreams::http::v3::{
+    http_protocol_options, HttpProtocolOptions,
+};
+
+use super::{ads_source, any, build, duration_ms, socket_address, Delivery};
+use crate::translate::ir::GatewayIr;
+
+/// The cluster name of the xDS server inside an ADS bootstrap.
+pub const XDS_CLUSTER: &str = "gatewright-xds";
+
+/// Where the proxy's admin interface listens; port 0 lets the OS pick, so several Envoys never collide.
+#[derive(Debug, Clone)]
+pub struct AdminAddress {
+    /// Host, loopback by default: admin can stop the proxy.
+    pub host: String,
+    /// Port, 0 for an ephemeral one.
+    pub port: u16,
+}
+
+impl Default for AdminAddress {
+    fn default() -> Self {
+        AdminAddress {
+            host: "127.0.0.1".into(),
+            port: 0,
+        }
+    }
+}
+
+fn node(gateway: &str) -> core::Node {
+    core::Node {
+        id: gateway.to_string(),
+        cluster: gateway.to_string(),
+        ..Default::default()
+    }
+}
+
+fn admin(a: &AdminAddress) -> Admin {
+    Admin {
+        address: Some(socket_address(&a.host, u32::from(a.port), false)),
+        ..Default::default()
+    }
+}
+
+/// A complete static config for one Gateway that `envoy -c` runs as-is.
+pub fn static_bootstrap(
+    gateway: &str,
+    ir: &GatewayIr,
+    bind_address: &str,
+    admin_address: &AdminAddress,
+) -> Bootstrap {
+    let r = build(ir, Delivery::Static, bind_address);
+    Bootstrap {
+        node: Some(node(gateway)),
+        admin: Some(admin(admin_address)),
+        static_resources: Some(bootstrap::StaticResources {
+            listeners: r.listeners,
+            clusters: r.clusters,
+            secrets: Vec::new(),
+        }),
+        ..Default::default()
+    }
+}
+
+/// A bootstrap that fetches everything for `gateway` from the ADS server at `xds_host:xds_port`.
+pub fn ads_bootstrap(
+    gateway: &str,
+    xds_host: &str,
+    xds_port: u16,
+    admin_address: &AdminAddress,
+) -> Bootstrap {
+    let xds = Cluster {
+        name: XDS_CLUSTER.into(),
+        connect_timeout: Some(duration_ms(1_000)),
+        cluster_discovery_type: Some(cluster::ClusterDiscoveryType::Type(cluster::DiscoveryType::Static as i32)),
+        load_assignment: Some(ClusterLoadAssignment {
+            cluster_name: XDS_CLUSTER.into(),
+            endpoints: vec![LocalityLbEndpoints {
+                lb_endpoints: vec![LbEndpoint {
+                    host_identifier: Some(lb_endpoint::HostIdentifier::Endpoint(Endpoint {
+                        address: Some(socket_address(xds_host, u32::from(xds_port), false)),
+                        ..Default::default()
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        typed_extension_protocol_options: [(
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions".to_string(),
+            any(&HttpProtocolOptions {
+                upstream_protocol_options: Some(http_protocol_options::UpstreamProtocolOptions::ExplicitHttpConfig(
+                    http_protocol_options::ExplicitHttpConfig {
+                        protocol_config: Some(
+                            http_protocol_options::explicit_http_config::ProtocolConfig::Http2ProtocolOptions(
+                                Default::default(),
+                            ),
+                        ),
+                    },
+                )),
+                ..Default::default()
+            }),
+        )]
+        .into(),
+        ..Default::default()
+    };
+    Bootstrap {
+        node: Some(node(gateway)),
+        admin: Some(admin(admin_address)),
+        static_resources: Some(bootstrap::StaticResources {
+            clusters: vec![xds],
+            ..Default::default()
+        }),
+        dynamic_resources: Some(bootstrap::DynamicResources {
+            lds_config: Some(ads_source()),
+            cds_config: Some(ads_source()),
+            ads_config: Some(core::ApiConfigSource {
+                api_type: core::api_config_source::ApiType::Grpc as i32,
+                transport_api_version: core::ApiVersion::V3 as i32,
+                grpc_services: vec![core::GrpcService {
+                    target_specifier: Some(core::grpc_service::TargetSpecifier::EnvoyGrpc(
+                        core::grpc_service::EnvoyGrpc {
+                            cluster_name: XDS_CLUSTER.into(),
+                            ..Default::default()
+                        },
+                    )),
+                    ..Default::default()
+                }],
+                set_node_on_first_message_only: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}

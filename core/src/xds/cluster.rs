@@ -1,0 +1,141 @@
+//! Clusters (one per backend Service port) and their endpoints.
+
+use envoy_types::pb::envoy::config::cluster::v3::{cluster, Cluster};
+use envoy_types::pb::envoy::config::core::v3 as core;
+use envoy_types::pb::envoy::config::endpoint::v3::{
+    lb_endpoint, ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints,
+};
+use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
+    common_tls_context, CertificateValidationContext, CommonTlsContext, SubjectAltNameMatcher,
+    UpstreamTlsContext,
+};
+use envoy_types::pb::envoy::extensions::upstreams::http::v3::{
+    http_protocol_options, HttpProtocolOptions,
+};
+use envoy_types::pb::envoy::r#type::matcher::v3::{string_matcher, StringMatcher};
+
+use super::listener::inline_data;
+use super::{ads_source, any, duration_ms, socket_address, Delivery};
+use crate::translate::ir::{ClusterIr, UpstreamProtocol};
+
+/// The Cluster and, when delivered over EDS, its ClusterLoadAssignment.
+pub fn build(c: &ClusterIr, delivery: Delivery) -> (Cluster, Option<ClusterLoadAssignment>) {
+    let cla = ClusterLoadAssignment {
+        cluster_name: c.name.clone(),
+        endpoints: if c.endpoints.is_empty() {
+            Vec::new()
+        } else {
+            vec![LocalityLbEndpoints {
+                lb_endpoints: c
+                    .endpoints
+                    .iter()
+                    .map(|(addr, port)| LbEndpoint {
+                        host_identifier: Some(lb_endpoint::HostIdentifier::Endpoint(Endpoint {
+                            address: Some(socket_address(addr, u32::from(*port), false)),
+                            ..Default::default()
+                        })),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }]
+        },
+        ..Default::default()
+    };
+    let mut cluster = Cluster {
+        name: c.name.clone(),
+        connect_timeout: Some(duration_ms(10_000)),
+        ..Default::default()
+    };
+    let eds = delivery == Delivery::Ads && !c.dns;
+    if eds {
+        cluster.cluster_discovery_type = Some(cluster::ClusterDiscoveryType::Type(
+            cluster::DiscoveryType::Eds as i32,
+        ));
+        cluster.eds_cluster_config = Some(cluster::EdsClusterConfig {
+            eds_config: Some(ads_source()),
+            service_name: String::new(),
+        });
+    } else {
+        let t = if c.dns {
+            cluster::DiscoveryType::StrictDns
+        } else {
+            cluster::DiscoveryType::Static
+        };
+        cluster.cluster_discovery_type = Some(cluster::ClusterDiscoveryType::Type(t as i32));
+        cluster.load_assignment = Some(cla.clone());
+    }
+    if c.protocol == UpstreamProtocol::H2c {
+        let opts = HttpProtocolOptions {
+            upstream_protocol_options: Some(http_protocol_options::UpstreamProtocolOptions::ExplicitHttpConfig(
+                http_protocol_options::ExplicitHttpConfig {
+                    protocol_config: Some(
+                        http_protocol_options::explicit_http_config::ProtocolConfig::Http2ProtocolOptions(
+                            Default::default(),
+                        ),
+                    ),
+                },
+            )),
+            ..Default::default()
+        };
+        cluster.typed_extension_protocol_options.insert(
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions".into(),
+            any(&opts),
+        );
+    }
+    if let Some(tls) = &c.tls {
+        let validation = CertificateValidationContext {
+            trusted_ca: tls.ca_pem.as_deref().map(inline_data).or_else(|| {
+                // The system trust store of Debian and most distributions.
+                Some(core::DataSource {
+                    specifier: Some(core::data_source::Specifier::Filename(
+                        "/etc/ssl/certs/ca-certificates.crt".into(),
+                    )),
+                    ..Default::default()
+                })
+            }),
+            match_typed_subject_alt_names: if tls.sans.is_empty() {
+                vec![san(false, &tls.sni)]
+            } else {
+                tls.sans.iter().map(|(uri, v)| san(*uri, v)).collect()
+            },
+            ..Default::default()
+        };
+        let ctx = UpstreamTlsContext {
+            sni: tls.sni.clone(),
+            common_tls_context: Some(CommonTlsContext {
+                validation_context_type: Some(
+                    common_tls_context::ValidationContextType::ValidationContext(validation),
+                ),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        cluster.transport_socket = Some(core::TransportSocket {
+            name: "envoy.transport_sockets.tls".into(),
+            config_type: Some(core::transport_socket::ConfigType::TypedConfig(any(&ctx))),
+        });
+    }
+    (cluster, eds.then_some(cla))
+}
+
+fn san(uri: bool, value: &str) -> SubjectAltNameMatcher {
+    use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::subject_alt_name_matcher::SanType;
+    let pattern = match value.strip_prefix("*.") {
+        Some(suffix) if !uri => string_matcher::MatchPattern::SafeRegex(
+            envoy_types::pb::envoy::r#type::matcher::v3::RegexMatcher {
+                regex: format!("^[^.]+\\.{}$", regex::escape(suffix)),
+                ..Default::default()
+            },
+        ),
+        _ => string_matcher::MatchPattern::Exact(value.to_string()),
+    };
+    SubjectAltNameMatcher {
+        san_type: if uri { SanType::Uri } else { SanType::Dns } as i32,
+        matcher: Some(StringMatcher {
+            match_pattern: Some(pattern),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}

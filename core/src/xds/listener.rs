@@ -1,0 +1,275 @@
+//! Ports to Envoy Listeners: HTTP connection managers, TLS filter chains by SNI, TCP and UDP proxies.
+
+use envoy_types::pb::envoy::config::core::v3 as core;
+use envoy_types::pb::envoy::config::listener::v3::{
+    filter, listener_filter, Filter, FilterChain, FilterChainMatch, Listener, ListenerFilter,
+    UdpListenerConfig,
+};
+use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
+use envoy_types::pb::envoy::extensions::filters::http::cors::v3::Cors;
+use envoy_types::pb::envoy::extensions::filters::http::router::v3::Router;
+use envoy_types::pb::envoy::extensions::filters::listener::tls_inspector::v3::TlsInspector;
+use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
+    http_connection_manager as hcm, http_filter, HttpConnectionManager, HttpFilter, Rds,
+};
+use envoy_types::pb::envoy::extensions::filters::network::tcp_proxy::v3::{tcp_proxy, TcpProxy};
+use envoy_types::pb::envoy::extensions::filters::udp::udp_proxy::v3::{
+    udp_proxy_config, Route as UdpRoute, UdpProxyConfig,
+};
+use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
+    secret, CommonTlsContext, DownstreamTlsContext, SdsSecretConfig, Secret, TlsCertificate,
+};
+use envoy_types::pb::xds::core::v3::TypedExtensionConfig as XdsTypedExtensionConfig;
+use envoy_types::pb::xds::r#type::matcher::v3::{matcher, Matcher};
+
+use super::{ads_source, any, route, socket_address, Delivery};
+use crate::translate::ir::*;
+
+/// Builds the Listener of one port, and the RouteConfigurations it names over RDS.
+pub fn build(
+    port: &PortIr,
+    ir: &GatewayIr,
+    delivery: Delivery,
+    bind_address: &str,
+) -> (Listener, Vec<RouteConfiguration>) {
+    let gw = ir
+        .gateway
+        .as_ref()
+        .map(|k| format!("{}/{}", k.namespace, k.name))
+        .unwrap_or_default();
+    let name = format!("{gw}/{}", port.port);
+    let mut routes = Vec::new();
+    let mut listener = Listener {
+        name: name.clone(),
+        address: Some(socket_address(bind_address, u32::from(port.port), port.udp)),
+        ..Default::default()
+    };
+    if port.udp {
+        listener.udp_listener_config = Some(UdpListenerConfig::default());
+        let cluster = port
+            .forward
+            .as_ref()
+            .and_then(|f| f.clusters.first().map(|c| c.0.clone()))
+            .unwrap_or_else(|| "no-backend".to_string());
+        listener.listener_filters.push(ListenerFilter {
+            name: "envoy.filters.udp_listener.udp_proxy".into(),
+            config_type: Some(listener_filter::ConfigType::TypedConfig(any(
+                &UdpProxyConfig {
+                    stat_prefix: name.clone(),
+                    route_specifier: Some(udp_proxy_config::RouteSpecifier::Matcher(Matcher {
+                        on_no_match: Some(Box::new(matcher::OnMatch {
+                            on_match: Some(matcher::on_match::OnMatch::Action(
+                                XdsTypedExtensionConfig {
+                                    name: "route".into(),
+                                    typed_config: Some(any(&UdpRoute { cluster })),
+                                },
+                            )),
+                            ..Default::default()
+                        })),
+                        ..Default::default()
+                    })),
+                    ..Default::default()
+                },
+            ))),
+            ..Default::default()
+        });
+        return (listener, routes);
+    }
+    if let Some(table) = &port.http {
+        let (rc, chain) = http_chain(&name, table, delivery, None);
+        listener.filter_chains.push(chain);
+        routes.extend(rc);
+    }
+    if let Some(f) = &port.forward {
+        listener.filter_chains.push(FilterChain {
+            name: f.name.clone(),
+            filters: vec![tcp_proxy_filter(&name, f)],
+            ..Default::default()
+        });
+    }
+    if !port.tls_chains.is_empty() {
+        listener.listener_filters.push(ListenerFilter {
+            name: "envoy.filters.listener.tls_inspector".into(),
+            config_type: Some(listener_filter::ConfigType::TypedConfig(any(
+                &TlsInspector::default(),
+            ))),
+            ..Default::default()
+        });
+    }
+    for c in &port.tls_chains {
+        let tls = (!c.secrets.is_empty())
+            .then(|| downstream_tls(c, ir, delivery, matches!(c.action, TlsChainAction::Http(_))));
+        let mut chain = match &c.action {
+            TlsChainAction::Http(table) => {
+                let (rc, chain) = http_chain(&c.name, table, delivery, tls);
+                routes.extend(rc);
+                chain
+            }
+            TlsChainAction::Forward(f) => FilterChain {
+                name: c.name.clone(),
+                filters: vec![tcp_proxy_filter(&c.name, f)],
+                transport_socket: tls,
+                ..Default::default()
+            },
+        };
+        chain.filter_chain_match = Some(FilterChainMatch {
+            server_names: c.server_names.clone(),
+            transport_protocol: "tls".into(),
+            ..Default::default()
+        });
+        listener.filter_chains.push(chain);
+    }
+    (listener, routes)
+}
+
+fn http_chain(
+    name: &str,
+    table: &RouteTableIr,
+    delivery: Delivery,
+    tls: Option<core::TransportSocket>,
+) -> (Option<RouteConfiguration>, FilterChain) {
+    let rc = route::route_configuration(table);
+    let uses_cors = rc
+        .virtual_hosts
+        .iter()
+        .flat_map(|v| v.routes.iter())
+        .any(|r| r.typed_per_filter_config.contains_key(route::CORS_FILTER));
+    let mut http_filters = Vec::new();
+    if uses_cors {
+        http_filters.push(HttpFilter {
+            name: route::CORS_FILTER.into(),
+            config_type: Some(http_filter::ConfigType::TypedConfig(any(&Cors::default()))),
+            ..Default::default()
+        });
+    }
+    http_filters.push(HttpFilter {
+        name: "envoy.filters.http.router".into(),
+        config_type: Some(http_filter::ConfigType::TypedConfig(
+            any(&Router::default()),
+        )),
+        ..Default::default()
+    });
+    let (route_specifier, rds) = match delivery {
+        Delivery::Ads => (
+            hcm::RouteSpecifier::Rds(Rds {
+                config_source: Some(ads_source()),
+                route_config_name: table.name.clone(),
+            }),
+            Some(rc),
+        ),
+        Delivery::Static => (hcm::RouteSpecifier::RouteConfig(rc), None),
+    };
+    let manager = HttpConnectionManager {
+        stat_prefix: name.to_string(),
+        codec_type: hcm::CodecType::Auto as i32,
+        route_specifier: Some(route_specifier),
+        http_filters,
+        // Hosts match with or without a port, as Gateway API hostnames carry none.
+        strip_port_mode: Some(hcm::StripPortMode::StripAnyHostPort(true)),
+        upgrade_configs: vec![hcm::UpgradeConfig {
+            upgrade_type: "websocket".into(),
+            ..Default::default()
+        }],
+        normalize_path: Some(envoy_types::pb::google::protobuf::BoolValue { value: true }),
+        merge_slashes: true,
+        ..Default::default()
+    };
+    let chain = FilterChain {
+        name: name.to_string(),
+        filters: vec![Filter {
+            name: "envoy.filters.network.http_connection_manager".into(),
+            config_type: Some(filter::ConfigType::TypedConfig(any(&manager))),
+        }],
+        transport_socket: tls,
+        ..Default::default()
+    };
+    (rds, chain)
+}
+
+fn tcp_proxy_filter(name: &str, f: &ForwardIr) -> Filter {
+    let cluster_specifier = match f.clusters.as_slice() {
+        [] => tcp_proxy::ClusterSpecifier::Cluster("no-backend".into()),
+        [(c, _)] => tcp_proxy::ClusterSpecifier::Cluster(c.clone()),
+        many => tcp_proxy::ClusterSpecifier::WeightedClusters(tcp_proxy::WeightedCluster {
+            clusters: many
+                .iter()
+                .map(|(c, w)| tcp_proxy::weighted_cluster::ClusterWeight {
+                    name: c.clone(),
+                    weight: *w,
+                    ..Default::default()
+                })
+                .collect(),
+        }),
+    };
+    Filter {
+        name: "envoy.filters.network.tcp_proxy".into(),
+        config_type: Some(filter::ConfigType::TypedConfig(any(&TcpProxy {
+            stat_prefix: name.to_string(),
+            cluster_specifier: Some(cluster_specifier),
+            ..Default::default()
+        }))),
+    }
+}
+
+fn downstream_tls(
+    c: &TlsChainIr,
+    ir: &GatewayIr,
+    delivery: Delivery,
+    http: bool,
+) -> core::TransportSocket {
+    let mut common = CommonTlsContext {
+        alpn_protocols: if http {
+            vec!["h2".into(), "http/1.1".into()]
+        } else {
+            Vec::new()
+        },
+        ..Default::default()
+    };
+    for s in &c.secrets {
+        match delivery {
+            Delivery::Ads => common
+                .tls_certificate_sds_secret_configs
+                .push(SdsSecretConfig {
+                    name: s.clone(),
+                    sds_config: Some(ads_source()),
+                }),
+            Delivery::Static => {
+                if let Some(sec) = ir.secrets.get(s) {
+                    common.tls_certificates.push(certificate(sec));
+                }
+            }
+        }
+    }
+    core::TransportSocket {
+        name: "envoy.transport_sockets.tls".into(),
+        config_type: Some(core::transport_socket::ConfigType::TypedConfig(any(
+            &DownstreamTlsContext {
+                common_tls_context: Some(common),
+                ..Default::default()
+            },
+        ))),
+    }
+}
+
+pub(crate) fn inline_data(s: &str) -> core::DataSource {
+    core::DataSource {
+        specifier: Some(core::data_source::Specifier::InlineString(s.to_string())),
+        ..Default::default()
+    }
+}
+
+fn certificate(s: &SecretIr) -> TlsCertificate {
+    TlsCertificate {
+        certificate_chain: Some(inline_data(&s.cert_pem)),
+        private_key: Some(inline_data(&s.key_pem)),
+        ..Default::default()
+    }
+}
+
+/// An SDS Secret for a certificate.
+pub fn secret(s: &SecretIr) -> Secret {
+    Secret {
+        name: s.name.clone(),
+        r#type: Some(secret::Type::TlsCertificate(certificate(s))),
+    }
+}

@@ -1,0 +1,356 @@
+//! Route tables to RouteConfigurations: virtual hosts by hostname, routes in spec precedence order.
+
+use envoy_types::pb::envoy::config::core::v3 as core;
+use envoy_types::pb::envoy::config::route::v3::{
+    header_matcher, query_parameter_matcher, redirect_action, route, route_action, route_match,
+    weighted_cluster, CorsPolicy, DirectResponseAction, HeaderMatcher, QueryParameterMatcher,
+    RedirectAction, RetryPolicy, Route, RouteAction, RouteConfiguration, RouteMatch, VirtualHost,
+    WeightedCluster,
+};
+use envoy_types::pb::envoy::extensions::filters::http::cors::v3::CorsPolicy as CorsPerRoute;
+use envoy_types::pb::envoy::r#type::matcher::v3::{
+    regex_matcher, string_matcher, RegexMatchAndSubstitute, RegexMatcher, StringMatcher,
+};
+use envoy_types::pb::envoy::r#type::v3::{fractional_percent, FractionalPercent};
+use envoy_types::pb::google::protobuf::{BoolValue, UInt32Value};
+
+use super::{any, duration_ms};
+use crate::translate::ir::*;
+
+/// The HTTP filter name CORS policies are keyed by.
+pub const CORS_FILTER: &str = "envoy.filters.http.cors";
+
+/// The cluster name of backends that did not resolve; Envoy answers 500 for it.
+pub const INVALID_BACKEND_CLUSTER: &str = "invalid-backend-ref";
+
+/// Builds a RouteConfiguration from a route table.
+pub fn route_configuration(t: &RouteTableIr) -> RouteConfiguration {
+    RouteConfiguration {
+        name: t.name.clone(),
+        virtual_hosts: t
+            .vhosts
+            .iter()
+            .map(|(host, routes)| VirtualHost {
+                name: format!("{}/{host}", t.name),
+                domains: vec![host.clone()],
+                routes: routes.iter().map(route).collect(),
+                ..Default::default()
+            })
+            .collect(),
+        // Unresolved backends name a cluster that does not exist, answered with 500.
+        validate_clusters: Some(BoolValue { value: false }),
+        ..Default::default()
+    }
+}
+
+fn regex(r: &str) -> RegexMatcher {
+    RegexMatcher {
+        regex: r.to_string(),
+        ..Default::default()
+    }
+}
+
+fn string_matcher(value: &str, is_regex: bool) -> StringMatcher {
+    StringMatcher {
+        match_pattern: Some(if is_regex {
+            string_matcher::MatchPattern::SafeRegex(regex(value))
+        } else {
+            string_matcher::MatchPattern::Exact(value.to_string())
+        }),
+        ..Default::default()
+    }
+}
+
+fn header(name: &str, value: &str, is_regex: bool) -> HeaderMatcher {
+    HeaderMatcher {
+        name: name.to_string(),
+        header_match_specifier: Some(header_matcher::HeaderMatchSpecifier::StringMatch(
+            string_matcher(value, is_regex),
+        )),
+        ..Default::default()
+    }
+}
+
+/// The prefix without a trailing slash: Gateway API prefixes match whole path segments.
+fn segment_prefix(p: &str) -> &str {
+    let t = p.trim_end_matches('/');
+    if t.is_empty() {
+        "/"
+    } else {
+        t
+    }
+}
+
+fn route_match(m: &MatchIr) -> RouteMatch {
+    let path_specifier = match &m.path {
+        PathMatchIr::Exact(p) => route_match::PathSpecifier::Path(p.clone()),
+        PathMatchIr::Regex(r) => route_match::PathSpecifier::SafeRegex(regex(r)),
+        PathMatchIr::Prefix(p) => match segment_prefix(p) {
+            "/" => route_match::PathSpecifier::Prefix("/".into()),
+            p => route_match::PathSpecifier::PathSeparatedPrefix(p.to_string()),
+        },
+    };
+    let mut headers: Vec<HeaderMatcher> =
+        m.headers.iter().map(|(n, v, r)| header(n, v, *r)).collect();
+    if let Some(method) = &m.method {
+        headers.push(header(":method", method, false));
+    }
+    RouteMatch {
+        path_specifier: Some(path_specifier),
+        headers,
+        query_parameters: m
+            .queries
+            .iter()
+            .map(|(n, v, r)| QueryParameterMatcher {
+                name: n.clone(),
+                query_parameter_match_specifier: Some(
+                    query_parameter_matcher::QueryParameterMatchSpecifier::StringMatch(
+                        string_matcher(v, *r),
+                    ),
+                ),
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn header_values(list: &[(String, String)], append: bool) -> Vec<core::HeaderValueOption> {
+    list.iter()
+        .map(|(k, v)| core::HeaderValueOption {
+            header: Some(core::HeaderValue {
+                key: k.clone(),
+                value: v.clone(),
+                ..Default::default()
+            }),
+            append_action: if append {
+                core::header_value_option::HeaderAppendAction::AppendIfExistsOrAdd
+            } else {
+                core::header_value_option::HeaderAppendAction::OverwriteIfExistsOrAdd
+            } as i32,
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn route(r: &RouteIr) -> Route {
+    let mut out = Route {
+        name: r.name.clone(),
+        r#match: Some(route_match(&r.matcher)),
+        ..Default::default()
+    };
+    out.request_headers_to_add = header_values(&r.request_headers.set, false);
+    out.request_headers_to_add
+        .extend(header_values(&r.request_headers.add, true));
+    out.request_headers_to_remove = r.request_headers.remove.clone();
+    out.response_headers_to_add = header_values(&r.response_headers.set, false);
+    out.response_headers_to_add
+        .extend(header_values(&r.response_headers.add, true));
+    out.response_headers_to_remove = r.response_headers.remove.clone();
+    out.action = Some(match &r.action {
+        ActionIr::Direct(status) => route::Action::DirectResponse(DirectResponseAction {
+            status: *status,
+            ..Default::default()
+        }),
+        ActionIr::Redirect(rd) => route::Action::Redirect(redirect(rd, &r.matcher)),
+        ActionIr::Forward {
+            clusters,
+            invalid_weight,
+            rewrite,
+        } => route::Action::Route(forward(r, clusters, *invalid_weight, rewrite.as_ref())),
+    });
+    if let Some(c) = &r.cors {
+        out.typed_per_filter_config
+            .insert(CORS_FILTER.into(), any(&cors(c)));
+    }
+    out
+}
+
+fn forward(
+    r: &RouteIr,
+    clusters: &[(String, u32)],
+    invalid_weight: u32,
+    rewrite: Option<&RewriteIr>,
+) -> RouteAction {
+    let mut a = RouteAction {
+        cluster_not_found_response_code:
+            route_action::ClusterNotFoundResponseCode::InternalServerError as i32,
+        ..Default::default()
+    };
+    a.cluster_specifier = Some(if clusters.len() == 1 && invalid_weight == 0 {
+        route_action::ClusterSpecifier::Cluster(clusters[0].0.clone())
+    } else {
+        let mut cw: Vec<weighted_cluster::ClusterWeight> = clusters
+            .iter()
+            .map(|(c, w)| weighted_cluster::ClusterWeight {
+                name: c.clone(),
+                weight: Some(UInt32Value { value: *w }),
+                ..Default::default()
+            })
+            .collect();
+        if invalid_weight > 0 {
+            cw.push(weighted_cluster::ClusterWeight {
+                name: INVALID_BACKEND_CLUSTER.into(),
+                weight: Some(UInt32Value {
+                    value: invalid_weight,
+                }),
+                ..Default::default()
+            });
+        }
+        route_action::ClusterSpecifier::WeightedClusters(WeightedCluster {
+            clusters: cw,
+            ..Default::default()
+        })
+    });
+    if let Some(rw) = rewrite {
+        if let Some(h) = &rw.hostname {
+            a.host_rewrite_specifier = Some(
+                route_action::HostRewriteSpecifier::HostRewriteLiteral(h.clone()),
+            );
+        }
+        if let Some(full) = &rw.full_path {
+            a.regex_rewrite = Some(RegexMatchAndSubstitute {
+                pattern: Some(regex("^/.*$")),
+                substitution: full.clone(),
+            });
+        } else if let Some(prefix) = &rw.prefix {
+            if let PathMatchIr::Prefix(p) = &r.matcher.path {
+                a.regex_rewrite = Some(prefix_rewrite(p, prefix));
+            }
+        }
+    }
+    if let Some(ms) = r.timeout_ms {
+        a.timeout = Some(duration_ms(ms));
+    }
+    if r.retry.is_some() || r.per_try_timeout_ms.is_some() {
+        let retry = r.retry.clone().unwrap_or_default();
+        a.retry_policy = Some(RetryPolicy {
+            retry_on: if retry.codes.is_empty() {
+                String::new()
+            } else {
+                "retriable-status-codes".into()
+            },
+            retriable_status_codes: retry.codes.clone(),
+            num_retries: Some(UInt32Value {
+                value: retry.attempts,
+            }),
+            per_try_timeout: r.per_try_timeout_ms.map(duration_ms),
+            retry_back_off: retry.backoff_ms.map(|ms| {
+                envoy_types::pb::envoy::config::route::v3::retry_policy::RetryBackOff {
+                    base_interval: Some(duration_ms(ms.max(1))),
+                    ..Default::default()
+                }
+            }),
+            ..Default::default()
+        });
+    }
+    a.request_mirror_policies = r
+        .mirrors
+        .iter()
+        .map(|(c, millionths)| route_action::RequestMirrorPolicy {
+            cluster: c.clone(),
+            runtime_fraction: (*millionths < 1_000_000).then(|| core::RuntimeFractionalPercent {
+                default_value: Some(FractionalPercent {
+                    numerator: *millionths,
+                    denominator: fractional_percent::DenominatorType::Million as i32,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+    a
+}
+
+/// Replaces the matched prefix, keeping the rest of the path on a segment boundary.
+fn prefix_rewrite(matched: &str, replacement: &str) -> RegexMatchAndSubstitute {
+    let m = segment_prefix(matched);
+    let m = if m == "/" { "" } else { m };
+    let r = replacement.trim_end_matches('/');
+    RegexMatchAndSubstitute {
+        pattern: Some(regex(&format!("^{}(/?)(.*)", regex::escape(m)))),
+        substitution: if r.is_empty() {
+            "/\\2".into()
+        } else {
+            format!("{r}\\1\\2")
+        },
+    }
+}
+
+fn redirect(rd: &RedirectIr, m: &MatchIr) -> RedirectAction {
+    let response_code = match rd.status {
+        301 => redirect_action::RedirectResponseCode::MovedPermanently,
+        303 => redirect_action::RedirectResponseCode::SeeOther,
+        307 => redirect_action::RedirectResponseCode::TemporaryRedirect,
+        308 => redirect_action::RedirectResponseCode::PermanentRedirect,
+        _ => redirect_action::RedirectResponseCode::Found,
+    } as i32;
+    let mut a = RedirectAction {
+        response_code,
+        host_redirect: rd.hostname.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    if let Some(s) = &rd.scheme {
+        a.scheme_rewrite_specifier = Some(redirect_action::SchemeRewriteSpecifier::SchemeRedirect(
+            s.clone(),
+        ));
+    }
+    // The spec: with a scheme but no port, the port is the scheme's well-known one.
+    match (rd.port, rd.scheme.as_deref()) {
+        (Some(p), _) => a.port_redirect = p,
+        (None, Some("http")) => a.port_redirect = 80,
+        (None, Some("https")) => a.port_redirect = 443,
+        _ => {}
+    }
+    if let Some(full) = &rd.full_path {
+        a.path_rewrite_specifier = Some(redirect_action::PathRewriteSpecifier::PathRedirect(
+            full.clone(),
+        ));
+    } else if let (Some(prefix), PathMatchIr::Prefix(p)) = (&rd.prefix, &m.path) {
+        a.path_rewrite_specifier = Some(redirect_action::PathRewriteSpecifier::RegexRewrite(
+            prefix_rewrite(p, prefix),
+        ));
+    }
+    a
+}
+
+fn cors(c: &crate::model::HttpCorsFilter) -> CorsPerRoute {
+    let origins = c
+        .allow_origins
+        .iter()
+        .flatten()
+        .map(|o| {
+            if o == "*" {
+                StringMatcher {
+                    match_pattern: Some(string_matcher::MatchPattern::SafeRegex(regex(".*"))),
+                    ..Default::default()
+                }
+            } else if o.contains('*') {
+                let r = regex::escape(o).replace("\\*", "[^.]+");
+                StringMatcher {
+                    match_pattern: Some(string_matcher::MatchPattern::SafeRegex(regex(&format!(
+                        "^{r}$"
+                    )))),
+                    ..Default::default()
+                }
+            } else {
+                StringMatcher {
+                    match_pattern: Some(string_matcher::MatchPattern::Exact(o.clone())),
+                    ..Default::default()
+                }
+            }
+        })
+        .collect();
+    let join = |v: &Option<Vec<String>>| v.as_ref().map(|v| v.join(",")).unwrap_or_default();
+    CorsPerRoute {
+        allow_origin_string_match: origins,
+        allow_methods: join(&c.allow_methods),
+        allow_headers: join(&c.allow_headers),
+        expose_headers: join(&c.expose_headers),
+        max_age: c.max_age.map(|a| a.to_string()).unwrap_or_default(),
+        allow_credentials: c.allow_credentials.map(|value| BoolValue { value }),
+        ..Default::default()
+    }
+}
+
+#[allow(dead_code)]
+fn unused(_: CorsPolicy, _: regex_matcher::EngineType) {}
