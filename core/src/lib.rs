@@ -8,6 +8,7 @@
 pub mod diagnostic;
 pub mod load;
 pub mod model;
+pub mod validate;
 pub mod output;
 
 pub use diagnostic::{Diagnostic, Severity, Source};
