@@ -69,11 +69,13 @@ pub fn static_bootstrap(
     }
 }
 
-/// A bootstrap that fetches everything for `gateway` from the ADS server at `xds_host:xds_port`.
+/// A bootstrap that fetches everything for `gateway` from the ADS server at `xds_host:xds_port`,
+/// over state-of-the-world or (with `delta`) incremental ADS.
 pub fn ads_bootstrap(
     gateway: &str,
     xds_host: &str,
     xds_port: u16,
+    delta: bool,
     admin_address: &AdminAddress,
 ) -> Bootstrap {
     let xds = Cluster {
@@ -123,7 +125,11 @@ pub fn ads_bootstrap(
             lds_config: Some(ads_source()),
             cds_config: Some(ads_source()),
             ads_config: Some(core::ApiConfigSource {
-                api_type: core::api_config_source::ApiType::Grpc as i32,
+                api_type: if delta {
+                    core::api_config_source::ApiType::DeltaGrpc
+                } else {
+                    core::api_config_source::ApiType::Grpc
+                } as i32,
                 transport_api_version: core::ApiVersion::V3 as i32,
                 grpc_services: vec![core::GrpcService {
                     target_specifier: Some(core::grpc_service::TargetSpecifier::EnvoyGrpc(

@@ -58,6 +58,8 @@ pub struct EnvoyConfig {
     pub xds: (String, u16),
     /// Envoy's log level.
     pub log_level: String,
+    /// Use incremental (delta) ADS instead of state-of-the-world.
+    pub delta: bool,
 }
 
 struct Running {
@@ -124,6 +126,7 @@ impl EnvoyManager {
             gateway,
             &self.config.xds.0,
             self.config.xds.1,
+            self.config.delta,
             &AdminAddress::default(),
         );
         let json = render::to_json(&bootstrap)?;

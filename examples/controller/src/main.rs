@@ -24,6 +24,12 @@ enum Format {
     Json,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AdsMode {
+    Sotw,
+    Delta,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Translate manifests into Envoy resources and Gateway API status.
@@ -86,6 +92,9 @@ enum Command {
         /// Envoy's log level.
         #[arg(long, default_value = "warn")]
         envoy_log_level: String,
+        /// ADS variant Envoy uses: sotw (state of the world) or delta (incremental).
+        #[arg(long, value_enum, default_value = "sotw")]
+        ads: AdsMode,
     },
 }
 
@@ -202,6 +211,7 @@ fn main() -> ExitCode {
             listen_address,
             debounce,
             envoy_log_level,
+            ads,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -226,6 +236,7 @@ fn main() -> ExitCode {
                 debounce,
                 extension: None,
                 envoy_log_level,
+                delta: ads == AdsMode::Delta,
             };
             match rt.block_on(gatewright_controller::serve::serve(opts)) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -41,6 +41,8 @@ pub struct ServeOptions {
     pub extension: Option<Arc<dyn Extension>>,
     /// Envoy's log level.
     pub envoy_log_level: String,
+    /// Envoy fetches over incremental (delta) ADS instead of state-of-the-world.
+    pub delta: bool,
 }
 
 /// Why `serve` could not start.
@@ -143,6 +145,14 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     let (fs_tx, mut fs_rx) = mpsc::unbounded_channel::<PathBuf>();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(ev) = res {
+            // Reading a file is an event too (inotify's open/close): only changes count.
+            use notify::event::{EventKind, ModifyKind};
+            if matches!(
+                ev.kind,
+                EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_))
+            ) {
+                return;
+            }
             for p in ev.paths {
                 let _ = fs_tx.send(p);
             }
@@ -167,6 +177,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         work_dir,
         xds: (xds_addr.ip().to_string(), xds_addr.port()),
         log_level: opts.envoy_log_level.clone(),
+        delta: opts.delta,
     });
     let mut ctl = Controller {
         opts: opts.clone(),
@@ -199,6 +210,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
                 }
                 let mut changed = false;
                 let mut any_input = false;
+                tracing::debug!(?paths, "files changed");
                 for p in &paths {
                     if !provider.is_input(p) { continue; }
                     any_input = true;
