@@ -8,8 +8,8 @@
 pub mod diagnostic;
 pub mod load;
 pub mod model;
-pub mod validate;
 pub mod output;
+pub mod validate;
 
 pub use diagnostic::{Diagnostic, Severity, Source};
 pub use model::{Kind, Object, ObjectKey};

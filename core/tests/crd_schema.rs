@@ -222,3 +222,119 @@ fn model_schema_matches_the_crds() {
         all.len()
     );
 }
+
+/// The text of every `src/<dir>/*.rs` file.
+fn sources(dir: &str) -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(dir);
+    let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("readable source");
+            (
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .to_string(),
+                text,
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Every `x-kubernetes-validations` message of a schema, with the path of its rule.
+fn rule_messages(schema: &Value, path: &str, out: &mut Vec<(String, String)>) {
+    for rule in schema["x-kubernetes-validations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if let Some(m) = rule["message"].as_str() {
+            out.push((path.to_string(), m.to_string()));
+        }
+    }
+    for (name, sub) in schema["properties"].as_object().into_iter().flatten() {
+        rule_messages(sub, &format!("{path}.{name}"), out);
+    }
+    if schema["items"].is_object() {
+        rule_messages(&schema["items"], &format!("{path}[]"), out);
+    }
+}
+
+/// Each CEL rule of both channels' CRDs has a check: its message (verbatim, as a Rust string
+/// literal) occurs in `src/validate`.
+#[test]
+fn every_crd_rule_has_a_check() {
+    let crds = shared_dir().join("gateway-api/v1.6.1/crd");
+    if !crds.is_dir() {
+        println!("skipped: {} is absent", crds.display());
+        return;
+    }
+    let code: String = sources("validate").into_iter().map(|(_, t)| t).collect();
+    let mut rules = 0;
+    let mut missing = BTreeSet::new();
+    for channel in ["standard", "experimental"] {
+        for kind in Kind::ALL
+            .into_iter()
+            .filter(|k| k.group() == gatewright::model::GATEWAY_GROUP)
+        {
+            let schema = crd_schema(&crds.join(channel).join(crd_file(kind)));
+            let mut messages = Vec::new();
+            rule_messages(&schema, kind.as_str(), &mut messages);
+            for (path, m) in messages {
+                rules += 1;
+                let escaped = m.replace('\\', "\\\\").replace('"', "\\\"");
+                if !code.contains(&m) && !code.contains(&escaped) {
+                    missing.insert(format!("{channel} {path}: {m}"));
+                }
+            }
+        }
+    }
+    println!("{rules} CEL rules, {} without a check", missing.len());
+    for m in &missing {
+        println!("  {m}");
+    }
+    assert!(rules > 100, "found almost no CEL rules");
+    assert!(
+        missing.is_empty(),
+        "CEL rules without a check (listed above)"
+    );
+}
+
+/// Each limit the model's schema attributes use (`limits::X.schema()`) is checked by the
+/// validator too (`limits::X` occurs in `src/validate`).
+#[test]
+fn every_model_limit_is_validated() {
+    let code: String = sources("validate").into_iter().map(|(_, t)| t).collect();
+    let mut used = std::collections::BTreeMap::new();
+    for (file, text) in sources("model") {
+        for (i, _) in text.match_indices("limits::") {
+            let name: String = text[i + "limits::".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                used.insert(name, file.clone());
+            }
+        }
+    }
+    let missing: Vec<String> = used
+        .iter()
+        .filter(|(name, _)| !code.contains(&format!("limits::{name}")))
+        .map(|(name, file)| format!("limits::{name} (used in model/{file})"))
+        .collect();
+    println!(
+        "{} limits used by the model, {} unchecked",
+        used.len(),
+        missing.len()
+    );
+    assert!(used.len() > 50, "found almost no limits");
+    assert!(
+        missing.is_empty(),
+        "limits the validator never checks: {missing:?}"
+    );
+}

@@ -110,7 +110,7 @@ fn subject_alt_name(cx: &mut Cx, path: &Path, san: &SubjectAltName) {
     let has_uri = san.uri.as_deref().is_some_and(|u| !u.is_empty());
     let rules = [
         (
-            !(san.type_ == "Hostname" && !has_hostname),
+            san.type_ != "Hostname" || has_hostname,
             "SubjectAltName element must contain Hostname, if Type is set to Hostname",
         ),
         (
@@ -118,7 +118,7 @@ fn subject_alt_name(cx: &mut Cx, path: &Path, san: &SubjectAltName) {
             "SubjectAltName element must not contain Hostname, if Type is not set to Hostname",
         ),
         (
-            !(san.type_ == "URI" && !has_uri),
+            san.type_ != "URI" || has_uri,
             "SubjectAltName element must contain URI, if Type is set to URI",
         ),
         (

@@ -114,6 +114,20 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// A CEL rule whose evaluation may fail at run time, reading an absent field without
+    /// `has()` (`Err(field)`); the API server then rejects the object with
+    /// `no such key: <field> evaluating rule: <message>`.
+    pub(crate) fn rule_eval(&mut self, path: &Path, result: Result<bool, &str>, message: &str) {
+        match result {
+            Ok(true) => {}
+            Ok(false) => self.error(path, message),
+            Err(field) => self.error(
+                path,
+                format!("no such key: {field} evaluating rule: {message}"),
+            ),
+        }
+    }
+
     /// The name the API server's schema validator gives a field in "in body" messages.
     pub(crate) fn body(&self, path: &Path) -> String {
         let p = path.as_str();
@@ -287,6 +301,18 @@ impl<'a> Cx<'a> {
     }
 }
 
+/// CEL's `||`: true when either side is (even if the other fails), else the first failure.
+pub(crate) fn cel_or(
+    a: Result<bool, &'static str>,
+    b: Result<bool, &'static str>,
+) -> Result<bool, &'static str> {
+    match (a, b) {
+        (Ok(true), _) | (_, Ok(true)) => Ok(true),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+        _ => Ok(false),
+    }
+}
+
 // ---- References ----
 
 /// `ParentReference` fields.
@@ -319,12 +345,13 @@ pub(crate) fn backend_ref(cx: &mut Cx, path: &Path, b: &BackendObjectReference) 
     );
     cx.opt_int(&path.f("port"), b.port, &limits::PORT);
     // (size(self.group) == 0 && self.kind == 'Service') ? has(self.port) : true
-    // group and kind are defaulted; absent, the rule fails at run time, which rejects too.
-    let ok = match (b.group.as_deref(), b.kind.as_deref()) {
-        (Some(g), Some(k)) => !(g.is_empty() && k == "Service") || b.port.is_some(),
-        _ => false,
+    // group and kind are defaulted; were one absent, the rule would fail at run time.
+    let result = match (b.group.as_deref(), b.kind.as_deref()) {
+        (Some(g), Some(k)) => Ok(!(g.is_empty() && k == "Service") || b.port.is_some()),
+        (None, _) => Err("group"),
+        (_, None) => Err("kind"),
     };
-    cx.rule(path, ok, "Must have port for Service reference");
+    cx.rule_eval(path, result, "Must have port for Service reference");
 }
 
 /// `SecretObjectReference` fields.

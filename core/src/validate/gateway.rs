@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use super::common::{conditions, local_ref, matches, object_ref, secret_ref, Cx, Path};
+use super::common::{cel_or, conditions, local_ref, matches, object_ref, secret_ref, Cx, Path};
 use super::route::exists_one;
 use crate::model::limits;
 use crate::model::*;
@@ -193,18 +193,21 @@ fn listener(cx: &mut Cx, path: &Path, l: &Listener) {
             cx.map(&p.f("options"), options, &limits::OPTIONS);
         }
         // self.mode == 'Terminate' ? size(self.certificateRefs) > 0 || size(self.options) > 0
-        // An absent list fails at run time unless the other side of `||` is true.
-        let ok = match tls.mode.as_deref() {
-            Some("Terminate") => {
-                tls.certificate_refs.as_ref().is_some_and(|c| !c.is_empty())
-                    || tls.options.as_ref().is_some_and(|o| !o.is_empty())
-            }
-            Some(_) => true,
-            None => false,
+        // : true. An absent list fails at run time unless the other side of `||` is true.
+        let result = match tls.mode.as_deref() {
+            Some("Terminate") => cel_or(
+                tls.certificate_refs
+                    .as_ref()
+                    .map(|c| !c.is_empty())
+                    .ok_or("certificateRefs"),
+                tls.options.as_ref().map(|o| !o.is_empty()).ok_or("options"),
+            ),
+            Some(_) => Ok(true),
+            None => Err("mode"),
         };
-        cx.rule(
+        cx.rule_eval(
             &p,
-            ok,
+            result,
             "certificateRefs or options must be specified when mode is Terminate",
         );
     }

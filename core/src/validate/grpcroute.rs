@@ -1,9 +1,11 @@
 //! GRPCRoute: service/method matches, filters and backends.
 
-use super::common::{backend_ref, local_ref, matches, Cx, Path};
+use super::common::{matches, Cx, Path};
 use super::route::{
-    filter_fields, header_filter, header_matches, hostnames, mirror, not_repeated, parent_refs,
-    rule_names, session_persistence, total_matches, use_default_gateways, FilterField,
+    backend_refs, filter_fields, header_matches, hostnames, not_repeated, parent_refs, rule_names,
+    session_persistence, shared_filter_parts, total_matches, use_default_gateways, EXTENSION_REF,
+    HEADER_MODIFIERS_NOT_REPEATED, REQUEST_HEADER_MODIFIER, REQUEST_MIRROR,
+    RESPONSE_HEADER_MODIFIER,
 };
 use crate::model::limits;
 use crate::model::*;
@@ -66,16 +68,18 @@ fn rule(cx: &mut Cx, path: &Path, r: &GrpcRouteRule) {
         filters(cx, &path.f("filters"), f);
     }
     if let Some(b) = &r.backend_refs {
-        let bp = path.f("backendRefs");
-        cx.count(&bp, b.len(), &limits::BACKEND_REFS);
-        for (k, b) in b.iter().enumerate() {
-            let p = bp.i(k);
-            backend_ref(cx, &p, &b.backend);
-            cx.opt_int(&p.f("weight"), b.weight, &limits::WEIGHT);
-            if let Some(f) = &b.filters {
-                filters(cx, &p.f("filters"), f);
-            }
-        }
+        backend_refs(
+            cx,
+            &path.f("backendRefs"),
+            b,
+            &limits::BACKEND_REFS,
+            |b| (&b.backend, b.weight),
+            |cx, p, b| {
+                if let Some(f) = &b.filters {
+                    filters(cx, &p.f("filters"), f);
+                }
+            },
+        );
     }
     session_persistence(
         cx,
@@ -112,62 +116,31 @@ fn method_match(cx: &mut Cx, path: &Path, m: &GrpcMethodMatch) {
 
 fn filters(cx: &mut Cx, path: &Path, filters: &[GrpcRouteFilter]) {
     cx.count(path, filters.len(), &limits::FILTERS);
-    not_repeated(
-        cx,
-        path,
-        filters.iter().map(|f| f.type_.as_str()),
-        &[
-            (
-                "RequestHeaderModifier",
-                "RequestHeaderModifier filter cannot be repeated",
-            ),
-            (
-                "ResponseHeaderModifier",
-                "ResponseHeaderModifier filter cannot be repeated",
-            ),
-        ],
-    );
+    let types = filters.iter().map(|f| f.type_.as_str());
+    not_repeated(cx, path, types, &HEADER_MODIFIERS_NOT_REPEATED);
     for (k, f) in filters.iter().enumerate() {
         let p = path.i(k);
         cx.str(&p.f("type"), &f.type_, &limits::GRPC_FILTER_TYPE);
         let fields = [
-            FilterField {
-                present: f.request_header_modifier.is_some(),
-                type_: "RequestHeaderModifier",
-                nil_message: "filter.requestHeaderModifier must be nil if the filter.type is not RequestHeaderModifier",
-                required_message: "filter.requestHeaderModifier must be specified for RequestHeaderModifier filter.type",
-            },
-            FilterField {
-                present: f.response_header_modifier.is_some(),
-                type_: "ResponseHeaderModifier",
-                nil_message: "filter.responseHeaderModifier must be nil if the filter.type is not ResponseHeaderModifier",
-                required_message: "filter.responseHeaderModifier must be specified for ResponseHeaderModifier filter.type",
-            },
-            FilterField {
-                present: f.request_mirror.is_some(),
-                type_: "RequestMirror",
-                nil_message: "filter.requestMirror must be nil if the filter.type is not RequestMirror",
-                required_message: "filter.requestMirror must be specified for RequestMirror filter.type",
-            },
-            FilterField {
-                present: f.extension_ref.is_some(),
-                type_: "ExtensionRef",
-                nil_message: "filter.extensionRef must be nil if the filter.type is not ExtensionRef",
-                required_message: "filter.extensionRef must be specified for ExtensionRef filter.type",
-            },
+            (
+                &REQUEST_HEADER_MODIFIER,
+                f.request_header_modifier.is_some(),
+            ),
+            (
+                &RESPONSE_HEADER_MODIFIER,
+                f.response_header_modifier.is_some(),
+            ),
+            (&REQUEST_MIRROR, f.request_mirror.is_some()),
+            (&EXTENSION_REF, f.extension_ref.is_some()),
         ];
         filter_fields(cx, &p, &f.type_, &fields);
-        if let Some(h) = &f.request_header_modifier {
-            header_filter(cx, &p.f("requestHeaderModifier"), h);
-        }
-        if let Some(h) = &f.response_header_modifier {
-            header_filter(cx, &p.f("responseHeaderModifier"), h);
-        }
-        if let Some(m) = &f.request_mirror {
-            mirror(cx, &p.f("requestMirror"), m);
-        }
-        if let Some(r) = &f.extension_ref {
-            local_ref(cx, &p.f("extensionRef"), r);
-        }
+        shared_filter_parts(
+            cx,
+            &p,
+            f.request_header_modifier.as_ref(),
+            f.response_header_modifier.as_ref(),
+            f.request_mirror.as_ref(),
+            f.extension_ref.as_ref(),
+        );
     }
 }

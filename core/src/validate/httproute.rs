@@ -1,10 +1,12 @@
 //! HTTPRoute: matches, filters, backends, timeouts, retries.
 
-use super::common::{backend_ref, local_ref, matches, parse_duration, Cx, Path};
+use super::common::{backend_ref, matches, parse_duration, Cx, Path};
 use super::route::{
-    exists_one, filter_fields, header_filter, header_matches, header_value, hostnames, mirror,
-    not_repeated, parent_refs, rule_names, session_persistence, total_matches,
-    use_default_gateways, FilterField,
+    backend_refs, exists_one, filter_fields, header_matches, header_value, hostnames, not_repeated,
+    parent_refs, rule_names, session_persistence, shared_filter_parts, total_matches,
+    use_default_gateways, CORS, EXTENSION_REF, EXTERNAL_AUTH, HEADER_MODIFIERS_NOT_REPEATED,
+    REQUEST_HEADER_MODIFIER, REQUEST_MIRROR, REQUEST_REDIRECT, RESPONSE_HEADER_MODIFIER,
+    URL_REWRITE,
 };
 use crate::model::limits;
 use crate::model::*;
@@ -50,16 +52,18 @@ fn rule(cx: &mut Cx, path: &Path, r: &HttpRouteRule) {
         filters(cx, &path.f("filters"), f);
     }
     if let Some(b) = &r.backend_refs {
-        let bp = path.f("backendRefs");
-        cx.count(&bp, b.len(), &limits::BACKEND_REFS);
-        for (k, b) in b.iter().enumerate() {
-            let p = bp.i(k);
-            backend_ref(cx, &p, &b.backend);
-            cx.opt_int(&p.f("weight"), b.weight, &limits::WEIGHT);
-            if let Some(f) = &b.filters {
-                filters(cx, &p.f("filters"), f);
-            }
-        }
+        backend_refs(
+            cx,
+            &path.f("backendRefs"),
+            b,
+            &limits::BACKEND_REFS,
+            |b| (&b.backend, b.weight),
+            |cx, p, b| {
+                if let Some(f) = &b.filters {
+                    filters(cx, &p.f("filters"), f);
+                }
+            },
+        );
     }
     if let Some(t) = &r.timeouts {
         timeouts(cx, &path.f("timeouts"), t);
@@ -243,20 +247,13 @@ fn filters(cx: &mut Cx, path: &Path, filters: &[HttpRouteFilter]) {
         !(types.clone().any(|t| t == "RequestRedirect") && types.clone().any(|t| t == "URLRewrite")),
         "May specify either httpRouteFilterRequestRedirect or httpRouteFilterRequestRewrite, but not both",
     );
+    not_repeated(cx, path, types.clone(), &HEADER_MODIFIERS_NOT_REPEATED);
     not_repeated(
         cx,
         path,
         types,
         &[
             ("CORS", "CORS filter cannot be repeated"),
-            (
-                "RequestHeaderModifier",
-                "RequestHeaderModifier filter cannot be repeated",
-            ),
-            (
-                "ResponseHeaderModifier",
-                "ResponseHeaderModifier filter cannot be repeated",
-            ),
             (
                 "RequestRedirect",
                 "RequestRedirect filter cannot be repeated",
@@ -278,68 +275,32 @@ fn filter(cx: &mut Cx, path: &Path, f: &HttpRouteFilter) {
     };
     cx.str(&path.f("type"), &f.type_, type_limits);
     let mut fields = vec![
-        FilterField {
-            present: f.cors.is_some(),
-            type_: "CORS",
-            nil_message: "filter.cors must be nil if the filter.type is not CORS",
-            required_message: "filter.cors must be specified for CORS filter.type",
-        },
-        FilterField {
-            present: f.request_header_modifier.is_some(),
-            type_: "RequestHeaderModifier",
-            nil_message: "filter.requestHeaderModifier must be nil if the filter.type is not RequestHeaderModifier",
-            required_message: "filter.requestHeaderModifier must be specified for RequestHeaderModifier filter.type",
-        },
-        FilterField {
-            present: f.response_header_modifier.is_some(),
-            type_: "ResponseHeaderModifier",
-            nil_message: "filter.responseHeaderModifier must be nil if the filter.type is not ResponseHeaderModifier",
-            required_message: "filter.responseHeaderModifier must be specified for ResponseHeaderModifier filter.type",
-        },
-        FilterField {
-            present: f.request_mirror.is_some(),
-            type_: "RequestMirror",
-            nil_message: "filter.requestMirror must be nil if the filter.type is not RequestMirror",
-            required_message: "filter.requestMirror must be specified for RequestMirror filter.type",
-        },
-        FilterField {
-            present: f.request_redirect.is_some(),
-            type_: "RequestRedirect",
-            nil_message: "filter.requestRedirect must be nil if the filter.type is not RequestRedirect",
-            required_message: "filter.requestRedirect must be specified for RequestRedirect filter.type",
-        },
-        FilterField {
-            present: f.url_rewrite.is_some(),
-            type_: "URLRewrite",
-            nil_message: "filter.urlRewrite must be nil if the filter.type is not URLRewrite",
-            required_message: "filter.urlRewrite must be specified for URLRewrite filter.type",
-        },
-        FilterField {
-            present: f.extension_ref.is_some(),
-            type_: "ExtensionRef",
-            nil_message: "filter.extensionRef must be nil if the filter.type is not ExtensionRef",
-            required_message: "filter.extensionRef must be specified for ExtensionRef filter.type",
-        },
+        (&CORS, f.cors.is_some()),
+        (
+            &REQUEST_HEADER_MODIFIER,
+            f.request_header_modifier.is_some(),
+        ),
+        (
+            &RESPONSE_HEADER_MODIFIER,
+            f.response_header_modifier.is_some(),
+        ),
+        (&REQUEST_MIRROR, f.request_mirror.is_some()),
+        (&REQUEST_REDIRECT, f.request_redirect.is_some()),
+        (&URL_REWRITE, f.url_rewrite.is_some()),
+        (&EXTENSION_REF, f.extension_ref.is_some()),
     ];
     if experimental {
-        fields.push(FilterField {
-            present: f.external_auth.is_some(),
-            type_: "ExternalAuth",
-            nil_message: "filter.externalAuth must be nil if the filter.type is not ExternalAuth",
-            required_message: "filter.externalAuth must be specified for ExternalAuth filter.type",
-        });
+        fields.push((&EXTERNAL_AUTH, f.external_auth.is_some()));
     }
     filter_fields(cx, path, &f.type_, &fields);
-
-    if let Some(h) = &f.request_header_modifier {
-        header_filter(cx, &path.f("requestHeaderModifier"), h);
-    }
-    if let Some(h) = &f.response_header_modifier {
-        header_filter(cx, &path.f("responseHeaderModifier"), h);
-    }
-    if let Some(m) = &f.request_mirror {
-        mirror(cx, &path.f("requestMirror"), m);
-    }
+    shared_filter_parts(
+        cx,
+        path,
+        f.request_header_modifier.as_ref(),
+        f.response_header_modifier.as_ref(),
+        f.request_mirror.as_ref(),
+        f.extension_ref.as_ref(),
+    );
     if let Some(r) = &f.request_redirect {
         let p = path.f("requestRedirect");
         cx.opt_str(
@@ -375,9 +336,6 @@ fn filter(cx: &mut Cx, path: &Path, f: &HttpRouteFilter) {
     }
     if let Some(c) = &f.cors {
         cors(cx, &path.f("cors"), c);
-    }
-    if let Some(r) = &f.extension_ref {
-        local_ref(cx, &path.f("extensionRef"), r);
     }
     if let Some(a) = f.external_auth.as_ref().filter(|_| experimental) {
         external_auth(cx, &path.f("externalAuth"), a);

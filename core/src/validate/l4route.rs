@@ -1,8 +1,8 @@
 //! TCPRoute and UDPRoute (and what TLSRoute shares with them): parents and one rule of
 //! weighted backends.
 
-use super::common::{backend_ref, Cx, Path};
-use super::route::{parent_refs, use_default_gateways};
+use super::common::{Cx, Path};
+use super::route::{backend_refs, parent_refs, use_default_gateways};
 use crate::model::limits;
 use crate::model::*;
 
@@ -35,11 +35,13 @@ pub(crate) fn l4_rules(cx: &mut Cx, path: &Path, rules: &[L4RouteRule]) {
     for (i, r) in rules.iter().enumerate() {
         let p = path.i(i);
         cx.opt_str(&p.f("name"), r.name.as_deref(), &limits::SECTION_NAME);
-        let bp = p.f("backendRefs");
-        cx.count(&bp, r.backend_refs.len(), &limits::L4_BACKEND_REFS);
-        for (k, b) in r.backend_refs.iter().enumerate() {
-            backend_ref(cx, &bp.i(k), &b.backend);
-            cx.opt_int(&bp.i(k).f("weight"), b.weight, &limits::WEIGHT);
-        }
+        backend_refs(
+            cx,
+            &p.f("backendRefs"),
+            &r.backend_refs,
+            &limits::L4_BACKEND_REFS,
+            |b| (&b.backend, b.weight),
+            |_, _, _| {},
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! What the route kinds share: parentRefs and their uniqueness rules, hostnames, rule names,
 //! header matches and modifiers, request mirrors and session persistence.
 
-use super::common::{backend_ref, parent_ref, Cx, Path};
+use super::common::{backend_ref, local_ref, parent_ref, Cx, Path};
 use crate::model::limits::{self, Limits};
 use crate::model::*;
 
@@ -240,25 +240,129 @@ pub(crate) fn session_persistence(cx: &mut Cx, path: &Path, s: Option<&SessionPe
     );
 }
 
+/// A filter field and the filter type that requires it, with the CRD's two messages.
+pub(crate) struct FilterKind {
+    /// The filter type that requires the field.
+    type_: &'static str,
+    /// "filter.x must be nil if the filter.type is not X".
+    nil_message: &'static str,
+    /// "filter.x must be specified for X filter.type".
+    required_message: &'static str,
+}
+
+/// `cors`.
+pub(crate) const CORS: FilterKind = FilterKind {
+    type_: "CORS",
+    nil_message: "filter.cors must be nil if the filter.type is not CORS",
+    required_message: "filter.cors must be specified for CORS filter.type",
+};
+/// `requestHeaderModifier`.
+pub(crate) const REQUEST_HEADER_MODIFIER: FilterKind = FilterKind {
+    type_: "RequestHeaderModifier",
+    nil_message:
+        "filter.requestHeaderModifier must be nil if the filter.type is not RequestHeaderModifier",
+    required_message:
+        "filter.requestHeaderModifier must be specified for RequestHeaderModifier filter.type",
+};
+/// `responseHeaderModifier`.
+pub(crate) const RESPONSE_HEADER_MODIFIER: FilterKind = FilterKind {
+    type_: "ResponseHeaderModifier",
+    nil_message:
+        "filter.responseHeaderModifier must be nil if the filter.type is not ResponseHeaderModifier",
+    required_message:
+        "filter.responseHeaderModifier must be specified for ResponseHeaderModifier filter.type",
+};
+/// `requestMirror`.
+pub(crate) const REQUEST_MIRROR: FilterKind = FilterKind {
+    type_: "RequestMirror",
+    nil_message: "filter.requestMirror must be nil if the filter.type is not RequestMirror",
+    required_message: "filter.requestMirror must be specified for RequestMirror filter.type",
+};
+/// `requestRedirect`.
+pub(crate) const REQUEST_REDIRECT: FilterKind = FilterKind {
+    type_: "RequestRedirect",
+    nil_message: "filter.requestRedirect must be nil if the filter.type is not RequestRedirect",
+    required_message: "filter.requestRedirect must be specified for RequestRedirect filter.type",
+};
+/// `urlRewrite`.
+pub(crate) const URL_REWRITE: FilterKind = FilterKind {
+    type_: "URLRewrite",
+    nil_message: "filter.urlRewrite must be nil if the filter.type is not URLRewrite",
+    required_message: "filter.urlRewrite must be specified for URLRewrite filter.type",
+};
+/// `extensionRef`.
+pub(crate) const EXTENSION_REF: FilterKind = FilterKind {
+    type_: "ExtensionRef",
+    nil_message: "filter.extensionRef must be nil if the filter.type is not ExtensionRef",
+    required_message: "filter.extensionRef must be specified for ExtensionRef filter.type",
+};
+/// `externalAuth` (experimental channel only).
+pub(crate) const EXTERNAL_AUTH: FilterKind = FilterKind {
+    type_: "ExternalAuth",
+    nil_message: "filter.externalAuth must be nil if the filter.type is not ExternalAuth",
+    required_message: "filter.externalAuth must be specified for ExternalAuth filter.type",
+};
+
 /// The filter-type consistency rules: each filter field is set exactly when `type` names it.
-/// Each entry: the field's presence, the type naming it, and the two CRD messages.
-pub(crate) fn filter_fields(cx: &mut Cx, path: &Path, type_: &str, fields: &[FilterField]) {
-    for f in fields {
-        cx.rule(path, !(f.present && type_ != f.type_), f.nil_message);
-        cx.rule(path, !(!f.present && type_ == f.type_), f.required_message);
+pub(crate) fn filter_fields(cx: &mut Cx, path: &Path, type_: &str, fields: &[(&FilterKind, bool)]) {
+    for (kind, present) in fields {
+        cx.rule(path, !(*present && type_ != kind.type_), kind.nil_message);
+        cx.rule(path, *present || type_ != kind.type_, kind.required_message);
     }
 }
 
-/// One filter field for [`filter_fields`].
-pub(crate) struct FilterField {
-    /// Whether the field is set.
-    pub(crate) present: bool,
-    /// The filter type that requires it.
-    pub(crate) type_: &'static str,
-    /// "filter.x must be nil if the filter.type is not X".
-    pub(crate) nil_message: &'static str,
-    /// "filter.x must be specified for X filter.type".
-    pub(crate) required_message: &'static str,
+/// The "cannot be repeated" rules HTTPRoute and GRPCRoute filter lists share.
+pub(crate) const HEADER_MODIFIERS_NOT_REPEATED: [(&str, &str); 2] = [
+    (
+        "RequestHeaderModifier",
+        "RequestHeaderModifier filter cannot be repeated",
+    ),
+    (
+        "ResponseHeaderModifier",
+        "ResponseHeaderModifier filter cannot be repeated",
+    ),
+];
+
+/// The filter parts HTTPRoute and GRPCRoute share: header modifiers, mirror, extension ref.
+pub(crate) fn shared_filter_parts(
+    cx: &mut Cx,
+    path: &Path,
+    request_headers: Option<&HttpHeaderFilter>,
+    response_headers: Option<&HttpHeaderFilter>,
+    request_mirror: Option<&HttpRequestMirrorFilter>,
+    extension_ref: Option<&LocalObjectReference>,
+) {
+    if let Some(h) = request_headers {
+        header_filter(cx, &path.f("requestHeaderModifier"), h);
+    }
+    if let Some(h) = response_headers {
+        header_filter(cx, &path.f("responseHeaderModifier"), h);
+    }
+    if let Some(m) = request_mirror {
+        mirror(cx, &path.f("requestMirror"), m);
+    }
+    if let Some(r) = extension_ref {
+        local_ref(cx, &path.f("extensionRef"), r);
+    }
+}
+
+/// A list of weighted backend references; `filters` checks a backend's own filters.
+pub(crate) fn backend_refs<B>(
+    cx: &mut Cx,
+    path: &Path,
+    refs: &[B],
+    l: &Limits,
+    parts: impl Fn(&B) -> (&BackendObjectReference, Option<i32>),
+    mut filters: impl FnMut(&mut Cx, &Path, &B),
+) {
+    cx.count(path, refs.len(), l);
+    for (k, b) in refs.iter().enumerate() {
+        let p = path.i(k);
+        let (backend, weight) = parts(b);
+        backend_ref(cx, &p, backend);
+        cx.opt_int(&p.f("weight"), weight, &limits::WEIGHT);
+        filters(cx, &p, b);
+    }
 }
 
 /// The "filter cannot be repeated" rules of a filter list.
