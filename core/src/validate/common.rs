@@ -414,9 +414,9 @@ pub(crate) fn conditions(cx: &mut Cx, path: &Path, conditions: &[Condition], l: 
     }
 }
 
-/// RFC 3339 date-time, as OpenAPI's `format: date-time` accepts it.
+/// RFC 3339 date-time, as OpenAPI's `format: date-time` (go-openapi `IsDateTime`) accepts it.
 pub(crate) const DATE_TIME_PATTERN: &str =
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$";
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$";
 
 /// The status of a route, per parent.
 pub(crate) fn route_status(cx: &mut Cx, path: &Path, s: &RouteStatus) {
