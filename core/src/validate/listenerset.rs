@@ -1,6 +1,6 @@
 //! ListenerSet: its parent Gateway and its listeners (checked as a Gateway's are).
 
-use super::common::{conditions, Cx, Path};
+use super::common::{conditions, parent_ref, Cx, Path};
 use super::gateway::{listener_statuses, listeners};
 use crate::model::limits;
 use crate::model::*;
@@ -8,15 +8,11 @@ use crate::model::*;
 /// `ListenerSet.spec`.
 pub(crate) fn spec(cx: &mut Cx, s: &ListenerSetSpec) {
     let spec = Path::root("spec");
-    let p = spec.f("parentRef");
-    let r = &s.parent_ref;
-    cx.opt_str(&p.f("group"), r.group.as_deref(), &limits::GROUP);
-    cx.opt_str(&p.f("kind"), r.kind.as_deref(), &limits::KIND);
-    cx.str(&p.f("name"), &r.name, &limits::OBJECT_NAME);
-    cx.opt_str(
-        &p.f("namespace"),
-        r.namespace.as_deref(),
-        &limits::NAMESPACE,
+    // The same limits as a route's parentRef, which has sectionName and port besides.
+    parent_ref(
+        cx,
+        &spec.f("parentRef"),
+        &ParentReference::from(&s.parent_ref),
     );
     listeners(cx, &spec.f("listeners"), &s.listeners);
 }

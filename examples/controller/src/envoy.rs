@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gatewright::xds::bootstrap::{ads_bootstrap, AdminAddress};
@@ -67,10 +68,18 @@ struct Running {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// PIDs of the Envoys running now, by Gateway (shared with `/status`).
+pub type Pids = Arc<Mutex<BTreeMap<String, u32>>>;
+
 /// The Envoy processes, one per Gateway that has something to serve.
+///
+/// Each Envoy's PID is kept in `WORK_DIR/<gateway>/envoy.pid`. A controller that was killed
+/// leaves its Envoys running on their last config; the next controller on the same work dir
+/// adopts them instead of starting a second Envoy, so traffic never stops.
 pub struct EnvoyManager {
     config: EnvoyConfig,
     running: BTreeMap<String, Running>,
+    pids: Pids,
 }
 
 impl EnvoyManager {
@@ -79,7 +88,13 @@ impl EnvoyManager {
         EnvoyManager {
             config,
             running: BTreeMap::new(),
+            pids: Pids::default(),
         }
+    }
+
+    /// The live PID map.
+    pub fn pids(&self) -> Pids {
+        self.pids.clone()
     }
 
     /// Gateways with a running (or restarting) Envoy.
@@ -134,7 +149,14 @@ impl EnvoyManager {
         std::fs::write(&path, serde_json::to_vec_pretty(&json).unwrap_or_default())
             .map_err(io(&path))?;
         let admin_file = dir.join("admin-address");
-        let _ = std::fs::remove_file(&admin_file);
+        let pid_file = dir.join("envoy.pid");
+        let adopt = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok())
+            .filter(|pid| alive(*pid));
+        if adopt.is_none() {
+            let _ = std::fs::remove_file(&admin_file);
+        }
         let mut cmd = Command::new(&self.config.binary);
         cmd.arg("-c")
             .arg(&path)
@@ -147,8 +169,12 @@ impl EnvoyManager {
             .arg("1")
             .kill_on_drop(true);
         let (stop_tx, stop_rx) = watch::channel(false);
-        let gw = gateway.to_string();
-        let task = tokio::spawn(supervise(gw, cmd, stop_rx));
+        let proc = Supervised {
+            gateway: gateway.to_string(),
+            pid_file,
+            pids: self.pids.clone(),
+        };
+        let task = tokio::spawn(supervise(proc, cmd, adopt, stop_rx));
         self.running.insert(
             gateway.to_string(),
             Running {
@@ -176,8 +202,64 @@ impl EnvoyManager {
     }
 }
 
+fn alive(pid: i32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}
+
+fn signal(pid: i32, sig: nix::sys::signal::Signal) {
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
+}
+
+struct Supervised {
+    gateway: String,
+    pid_file: PathBuf,
+    pids: Pids,
+}
+
+impl Supervised {
+    fn set_pid(&self, pid: Option<u32>) {
+        if let Ok(mut m) = self.pids.lock() {
+            match pid {
+                Some(p) => {
+                    m.insert(self.gateway.clone(), p);
+                    let _ = std::fs::write(&self.pid_file, p.to_string());
+                }
+                None => {
+                    m.remove(&self.gateway);
+                    let _ = std::fs::remove_file(&self.pid_file);
+                }
+            }
+        }
+    }
+}
+
 /// Runs Envoy until told to stop; restarts it with exponential backoff when it dies.
-async fn supervise(gateway: String, mut cmd: Command, mut stop: watch::Receiver<bool>) {
+async fn supervise(proc: Supervised, mut cmd: Command, adopt: Option<i32>, mut stop: watch::Receiver<bool>) {
+    let gateway = proc.gateway.clone();
+    if let Some(pid) = adopt {
+        // An Envoy left by a previous controller: keep it (it serves its last config and
+        // reconnects to us), watch it, and only start a new one if it dies.
+        tracing::info!(%gateway, pid, "adopted running Envoy");
+        proc.set_pid(Some(pid as u32));
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                    if !alive(pid) { break; }
+                }
+                _ = stop.changed() => {
+                    signal(pid, nix::sys::signal::Signal::SIGTERM);
+                    for _ in 0..30 {
+                        if !alive(pid) { break; }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    if alive(pid) { signal(pid, nix::sys::signal::Signal::SIGKILL); }
+                    proc.set_pid(None);
+                    return;
+                }
+            }
+        }
+        tracing::warn!(%gateway, "adopted Envoy exited; starting a new one");
+    }
     let mut backoff = Duration::from_millis(200);
     loop {
         let mut child: Child = match cmd.spawn() {
@@ -193,10 +275,12 @@ async fn supervise(gateway: String, mut cmd: Command, mut stop: watch::Receiver<
             }
         };
         tracing::info!(%gateway, pid = child.id(), "Envoy started");
+        proc.set_pid(child.id());
         let started = tokio::time::Instant::now();
         tokio::select! {
             status = child.wait() => {
                 tracing::warn!(%gateway, ?status, "Envoy exited; restarting");
+                proc.set_pid(None);
                 if started.elapsed() > Duration::from_secs(10) {
                     backoff = Duration::from_millis(200);
                 }
@@ -208,6 +292,7 @@ async fn supervise(gateway: String, mut cmd: Command, mut stop: watch::Receiver<
             }
             _ = stop.changed() => {
                 terminate(&mut child).await;
+                proc.set_pid(None);
                 tracing::info!(%gateway, "Envoy stopped");
                 return;
             }

@@ -100,7 +100,12 @@ impl Track {
 /// Runs until SIGINT/SIGTERM.
 pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     let binary = find_envoy(opts.envoy_path.as_deref())?;
-    let work_dir = std::env::temp_dir().join(format!("gatewright-{}", std::process::id()));
+    let config_dir = std::fs::canonicalize(&opts.config_dir).unwrap_or(opts.config_dir.clone());
+    // Stable per config dir, so a restarted controller finds (and adopts) its Envoys.
+    let work_dir = std::env::temp_dir().join(format!(
+        "gatewright-{:016x}",
+        gatewright::translate::routes::fnv1a(config_dir.to_string_lossy().as_bytes())
+    ));
     let (xds, mut xds_events) = XdsServer::new();
 
     let xds_listener = tokio::net::TcpListener::bind(opts.xds_address)
@@ -168,8 +173,6 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
             dir: opts.config_dir.clone(),
             source,
         })?;
-    let config_dir = std::fs::canonicalize(&opts.config_dir).unwrap_or(opts.config_dir.clone());
-
     let mut provider = FileProvider::new(&config_dir);
     provider.reload_all();
     let mut envoys = EnvoyManager::new(EnvoyConfig {
@@ -179,7 +182,9 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         log_level: opts.envoy_log_level.clone(),
         delta: opts.delta,
     });
+    let pids = envoys.pids();
     let mut ctl = Controller {
+        pids,
         opts: opts.clone(),
         xds,
         admin: admin_state,
@@ -240,6 +245,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
 }
 
 struct Controller {
+    pids: crate::envoy::Pids,
     opts: ServeOptions,
     xds: XdsServer,
     admin: Arc<AdminState>,
@@ -427,9 +433,11 @@ impl Controller {
             };
             set_condition(&mut gs.conditions, c);
         }
+        let proxies: BTreeMap<String, u32> = self.pids.lock().map(|m| m.clone()).unwrap_or_default();
         let doc = serde_json::json!({
             "status": status,
             "diagnostics": self.diagnostics,
+            "proxies": proxies,
         });
         if let Ok(mut s) = self.admin.status.lock() {
             *s = doc;

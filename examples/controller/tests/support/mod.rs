@@ -1,0 +1,222 @@
+//! Helpers for end-to-end tests: real binaries, real Envoy, real sockets on loopback.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The Envoy binary: `$GATEWRIGHT_ENVOY`, else `.venv/bin/envoy` of the repo (scripts/install-envoy.sh).
+pub fn envoy() -> PathBuf {
+    if let Some(p) = std::env::var_os("GATEWRIGHT_ENVOY") {
+        return PathBuf::from(p);
+    }
+    let p = repo().join(".venv/bin/envoy");
+    assert!(
+        p.exists(),
+        "Envoy not found: run scripts/install-envoy.sh or set GATEWRIGHT_ENVOY (scripts/test.sh does both)"
+    );
+    p
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The `gatewright` binary built for this test run.
+pub fn gatewright() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_gatewright"))
+}
+
+/// The echo backend, built next to `gatewright` (scripts/test.sh builds the whole workspace).
+pub fn echo_bin() -> PathBuf {
+    let p = gatewright().with_file_name("gatewright-echo");
+    assert!(p.exists(), "{} missing: run `cargo build --workspace` first", p.display());
+    p
+}
+
+/// A child process killed (and reaped) on drop.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(s)) = self.0.try_wait() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "process did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port")
+}
+
+/// Starts the echo backend on a port.
+pub fn start_echo(port: u16, pod: &str) -> Proc {
+    let child = Command::new(echo_bin())
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--pod", pod])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start echo");
+    let p = Proc(child);
+    wait_until(Duration::from_secs(10), || TcpStream::connect(("127.0.0.1", port)).is_ok());
+    p
+}
+
+/// Starts `gatewright serve` on a directory.
+pub fn start_serve(dir: &Path, xds: u16, admin: u16, extra: &[&str]) -> Proc {
+    let log = std::fs::File::create(dir.with_extension("log")).expect("log file");
+    let child = Command::new(gatewright())
+        .arg("serve")
+        .arg("--config-dir")
+        .arg(dir)
+        .args(["--xds-address", &format!("127.0.0.1:{xds}")])
+        .args(["--admin-address", &format!("127.0.0.1:{admin}")])
+        .arg("--envoy-path")
+        .arg(envoy())
+        .args(extra)
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start gatewright serve");
+    Proc(child)
+}
+
+/// Polls until `f` holds, panicking after `timeout`.
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "condition not met within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// One HTTP/1.1 response.
+#[derive(Debug, Clone)]
+pub struct Resp {
+    /// Status code.
+    pub status: u16,
+    /// Lower-cased header lines.
+    pub headers: Vec<(String, String)>,
+    /// Body text.
+    pub body: String,
+}
+
+impl Resp {
+    /// A header value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A keep-alive HTTP/1.1 connection, so tests can prove a connection survives a change.
+pub struct Conn {
+    stream: TcpStream,
+}
+
+impl Conn {
+    /// Connects to 127.0.0.1:port.
+    pub fn open(port: u16) -> std::io::Result<Conn> {
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        Ok(Conn { stream })
+    }
+
+    /// Sends a GET with a Host header and reads the whole response.
+    pub fn get(&mut self, host: &str, path: &str) -> std::io::Result<Resp> {
+        write!(self.stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: gatewright-test\r\n\r\n")?;
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        loop {
+            let n = self.stream.read(&mut chunk)?;
+            if n == 0 {
+                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed"));
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(end) = find(&buf, b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                let mut lines = head.lines();
+                let status: u16 = lines
+                    .next()
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                let headers: Vec<(String, String)> = lines
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+                    .collect();
+                let len: usize = headers
+                    .iter()
+                    .find(|(k, _)| k == "content-length")
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(0);
+                while buf.len() < end + 4 + len {
+                    let n = self.stream.read(&mut chunk)?;
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let body = String::from_utf8_lossy(&buf[end + 4..(end + 4 + len).min(buf.len())]).to_string();
+                return Ok(Resp { status, headers, body });
+            }
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// One request on a fresh connection.
+pub fn get(port: u16, host: &str, path: &str) -> std::io::Result<Resp> {
+    Conn::open(port)?.get(host, path)
+}
+
+/// The controller's `/status` document.
+pub fn status(admin: u16) -> serde_json::Value {
+    get(admin, "127.0.0.1", "/status")
+        .ok()
+        .and_then(|r| serde_json::from_str(&r.body).ok())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// The quickstart manifests with the listener and backend ports replaced.
+pub fn quickstart_dir(listener_port: u16, echo_port: u16) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for f in ["quickstart.yaml", "httpbin-service.yaml"] {
+        let text = std::fs::read_to_string(repo().join("examples/quickstart").join(f)).expect("read quickstart");
+        let text = text
+            .replace("port: 8080", &format!("port: {listener_port}"))
+            .replace("port: 3000", &format!("port: {echo_port}"));
+        std::fs::write(dir.path().join(f), text).expect("write manifest");
+    }
+    dir
+}
+
+/// Writes a file atomically (write + rename), as editors do.
+pub fn atomic_write(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp~");
+    std::fs::write(&tmp, text).expect("write");
+    std::fs::rename(&tmp, path).expect("rename");
+}
