@@ -234,7 +234,12 @@ impl Supervised {
 }
 
 /// Runs Envoy until told to stop; restarts it with exponential backoff when it dies.
-async fn supervise(proc: Supervised, mut cmd: Command, adopt: Option<i32>, mut stop: watch::Receiver<bool>) {
+async fn supervise(
+    proc: Supervised,
+    mut cmd: Command,
+    adopt: Option<i32>,
+    mut stop: watch::Receiver<bool>,
+) {
     let gateway = proc.gateway.clone();
     if let Some(pid) = adopt {
         // An Envoy left by a previous controller: keep it (it serves its last config and

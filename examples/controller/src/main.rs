@@ -25,6 +25,18 @@ enum Format {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ChannelArg {
+    Standard,
+    Experimental,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DiagFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum AdsMode {
     Sotw,
     Delta,
@@ -60,6 +72,20 @@ enum Command {
         /// The address the bootstrap's listeners bind.
         #[arg(long, default_value = "0.0.0.0")]
         listen_address: String,
+    },
+    /// Validate manifests offline against the v1.6.1 CRDs (OpenAPI limits and CEL rules).
+    ///
+    /// Exit code 0: all valid; 1: something is invalid; 2: input unreadable.
+    Validate {
+        /// Manifest files or directories (`-` for stdin).
+        #[arg(short = 'f', long = "file", required = true)]
+        files: Vec<PathBuf>,
+        /// The CRD channel the cluster runs.
+        #[arg(long, value_enum, default_value = "standard")]
+        channel: ChannelArg,
+        /// Output format.
+        #[arg(short = 'o', long, value_enum, default_value = "text")]
+        output: DiagFormat,
     },
     /// Print the JSON Schema of a kind.
     Schema {
@@ -188,6 +214,11 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Validate {
+            files,
+            channel,
+            output: fmt,
+        } => validate(&files, channel, fmt),
         Command::Schema { kind } => match Kind::parse(&kind) {
             Some(k) => print(
                 &serde_json::to_value(Object::schema(k)).unwrap_or_default(),
@@ -246,5 +277,58 @@ fn main() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+fn validate(files: &[PathBuf], channel: ChannelArg, fmt: DiagFormat) -> ExitCode {
+    use gatewright::validate::Channel;
+    let loaded = match gatewright::load::files::load_paths(files) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let channel = match channel {
+        ChannelArg::Standard => Channel::Standard,
+        ChannelArg::Experimental => Channel::Experimental,
+    };
+    let mut diags = loaded.diagnostics.clone();
+    for l in &loaded.objects {
+        diags.extend(
+            gatewright::validate::validate(&l.object, channel)
+                .into_iter()
+                .map(|d| d.at(Some(&l.source))),
+        );
+    }
+    match fmt {
+        DiagFormat::Text => {
+            for d in &diags {
+                println!("{d}");
+            }
+            let errors = diags
+                .iter()
+                .filter(|d| d.severity == gatewright::Severity::Error)
+                .count();
+            eprintln!(
+                "{} object(s) checked, {errors} error(s), {} warning(s)",
+                loaded.objects.len(),
+                diags.len() - errors
+            );
+        }
+        DiagFormat::Json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&diags).unwrap_or_default()
+            );
+        }
+    }
+    if diags
+        .iter()
+        .any(|d| d.severity == gatewright::Severity::Error)
+    {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }

@@ -433,7 +433,8 @@ impl Controller {
             };
             set_condition(&mut gs.conditions, c);
         }
-        let proxies: BTreeMap<String, u32> = self.pids.lock().map(|m| m.clone()).unwrap_or_default();
+        let proxies: BTreeMap<String, u32> =
+            self.pids.lock().map(|m| m.clone()).unwrap_or_default();
         let doc = serde_json::json!({
             "status": status,
             "diagnostics": self.diagnostics,

@@ -39,21 +39,46 @@ fn envoy_pid(admin: u16) -> Option<u64> {
 fn route_edit_takes_effect_within_a_second_without_restarting_envoy_or_dropping_connections() {
     let env = setup();
     let _serve = start_serve(env.dir.path(), env.xds, env.admin, &[]);
-    wait_until(Duration::from_secs(20), || serving(env.listener, "www.example.com"));
+    wait_until(Duration::from_secs(20), || {
+        serving(env.listener, "www.example.com")
+    });
     let pid = envoy_pid(env.admin).expect("pid");
     let mut conn = Conn::open(env.listener).expect("connect");
-    assert_eq!(conn.get("www.example.com", "/").expect("first request").status, 200);
+    assert_eq!(
+        conn.get("www.example.com", "/")
+            .expect("first request")
+            .status,
+        200
+    );
 
     let route = env.dir.path().join("quickstart.yaml");
     let text = std::fs::read_to_string(&route).expect("read");
-    atomic_write(&route, &text.replace("- www.example.com", "- api.example.com"));
+    atomic_write(
+        &route,
+        &text.replace("- www.example.com", "- api.example.com"),
+    );
     let edited = Instant::now();
-    wait_until(Duration::from_secs(5), || serving(env.listener, "api.example.com"));
+    wait_until(Duration::from_secs(5), || {
+        serving(env.listener, "api.example.com")
+    });
     let took = edited.elapsed();
-    assert!(took < Duration::from_secs(1), "edit took {took:?} to reach Envoy");
-    assert_eq!(get(env.listener, "www.example.com", "/").expect("old host").status, 404);
+    assert!(
+        took < Duration::from_secs(1),
+        "edit took {took:?} to reach Envoy"
+    );
+    assert_eq!(
+        get(env.listener, "www.example.com", "/")
+            .expect("old host")
+            .status,
+        404
+    );
     // The connection opened before the edit still works, on the new routes.
-    assert_eq!(conn.get("api.example.com", "/").expect("same connection").status, 200);
+    assert_eq!(
+        conn.get("api.example.com", "/")
+            .expect("same connection")
+            .status,
+        200
+    );
     assert_eq!(envoy_pid(env.admin), Some(pid), "Envoy was restarted");
 }
 
@@ -61,7 +86,9 @@ fn route_edit_takes_effect_within_a_second_without_restarting_envoy_or_dropping_
 fn deleting_the_gateway_stops_its_envoy_and_re_adding_starts_it() {
     let env = setup();
     let _serve = start_serve(env.dir.path(), env.xds, env.admin, &[]);
-    wait_until(Duration::from_secs(20), || serving(env.listener, "www.example.com"));
+    wait_until(Duration::from_secs(20), || {
+        serving(env.listener, "www.example.com")
+    });
     let pid = envoy_pid(env.admin).expect("pid");
     let route = env.dir.path().join("quickstart.yaml");
     let text = std::fs::read_to_string(&route).expect("read");
@@ -72,11 +99,16 @@ fn deleting_the_gateway_stops_its_envoy_and_re_adding_starts_it() {
         .join("\n---\n");
     atomic_write(&route, &without_gateway);
     wait_until(Duration::from_secs(10), || envoy_pid(env.admin).is_none());
-    wait_until(Duration::from_secs(10), || !std::path::Path::new(&format!("/proc/{pid}/cmdline")).exists()
-        || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z ")));
+    wait_until(Duration::from_secs(10), || {
+        !std::path::Path::new(&format!("/proc/{pid}/cmdline")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z "))
+    });
     assert!(get(env.listener, "www.example.com", "/").is_err());
     atomic_write(&route, &text);
-    wait_until(Duration::from_secs(20), || serving(env.listener, "www.example.com"));
+    wait_until(Duration::from_secs(20), || {
+        serving(env.listener, "www.example.com")
+    });
     assert_ne!(envoy_pid(env.admin), Some(pid));
 }
 
@@ -84,8 +116,14 @@ fn deleting_the_gateway_stops_its_envoy_and_re_adding_starts_it() {
 fn a_broken_file_is_reported_and_traffic_is_unchanged() {
     let env = setup();
     let _serve = start_serve(env.dir.path(), env.xds, env.admin, &[]);
-    wait_until(Duration::from_secs(20), || serving(env.listener, "www.example.com"));
-    std::fs::write(env.dir.path().join("broken.yaml"), "kind: HTTPRoute\nmetadata: {name: [\n").expect("write");
+    wait_until(Duration::from_secs(20), || {
+        serving(env.listener, "www.example.com")
+    });
+    std::fs::write(
+        env.dir.path().join("broken.yaml"),
+        "kind: HTTPRoute\nmetadata: {name: [\n",
+    )
+    .expect("write");
     // Breaking a file that served before keeps its last good contents.
     let route = env.dir.path().join("quickstart.yaml");
     let text = std::fs::read_to_string(&route).expect("read");
@@ -94,7 +132,8 @@ fn a_broken_file_is_reported_and_traffic_is_unchanged() {
         let d = status(env.admin)["diagnostics"].to_string();
         d.contains("broken.yaml") && d.contains("quickstart.yaml")
     });
-    let diag = std::fs::read_to_string(env.dir.path().join(".status/diagnostics.yaml")).expect("diagnostics file");
+    let diag = std::fs::read_to_string(env.dir.path().join(".status/diagnostics.yaml"))
+        .expect("diagnostics file");
     assert!(diag.contains("YAML syntax error"), "{diag}");
     for _ in 0..20 {
         assert!(serving(env.listener, "www.example.com"));
@@ -105,7 +144,9 @@ fn a_broken_file_is_reported_and_traffic_is_unchanged() {
 fn killing_the_controller_under_load_drops_no_request_and_a_restart_converges() {
     let env = setup();
     let serve = start_serve(env.dir.path(), env.xds, env.admin, &[]);
-    wait_until(Duration::from_secs(20), || serving(env.listener, "www.example.com"));
+    wait_until(Duration::from_secs(20), || {
+        serving(env.listener, "www.example.com")
+    });
     let pid = envoy_pid(env.admin).expect("pid");
 
     let port = env.listener;
@@ -127,19 +168,31 @@ fn killing_the_controller_under_load_drops_no_request_and_a_restart_converges() 
     drop(serve); // SIGKILL: no chance to clean up
     std::thread::sleep(Duration::from_secs(1));
     let serve = start_serve(env.dir.path(), env.xds, env.admin, &[]);
-    wait_until(Duration::from_secs(10), || envoy_pid(env.admin) == Some(pid));
+    wait_until(Duration::from_secs(10), || {
+        envoy_pid(env.admin) == Some(pid)
+    });
     std::thread::sleep(Duration::from_millis(500));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let (ok, failed) = load.join().expect("load thread");
     assert!(ok > 50, "only {ok} requests went through");
-    assert_eq!(failed, 0, "{failed} requests failed while the controller was away");
+    assert_eq!(
+        failed, 0,
+        "{failed} requests failed while the controller was away"
+    );
 
     // The adopted Envoy follows the new controller.
     let route = env.dir.path().join("quickstart.yaml");
     let text = std::fs::read_to_string(&route).expect("read");
-    atomic_write(&route, &text.replace("- www.example.com", "- after.example.com"));
-    wait_until(Duration::from_secs(5), || serving(env.listener, "after.example.com"));
+    atomic_write(
+        &route,
+        &text.replace("- www.example.com", "- after.example.com"),
+    );
+    wait_until(Duration::from_secs(5), || {
+        serving(env.listener, "after.example.com")
+    });
     drop(serve);
     // Clean up the adopted Envoy, which a SIGKILLed controller cannot.
-    let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+    let _ = std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status();
 }

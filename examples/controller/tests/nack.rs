@@ -82,10 +82,18 @@ fn a_rejected_config_shows_in_status_and_metrics_and_is_not_resent() {
             })
             .unwrap_or_default()
     };
-    wait_until(Duration::from_secs(20), || programmed()["reason"] == "Invalid");
+    wait_until(Duration::from_secs(20), || {
+        programmed()["reason"] == "Invalid"
+    });
     let c = programmed();
     assert_eq!(c["status"], "False");
-    assert!(c["message"].as_str().unwrap_or("").contains("Envoy rejected"), "{c}");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Envoy rejected"),
+        "{c}"
+    );
     assert!(metric(admin, "gatewright_xds_nacks_total") >= 1.0);
 
     // No loop: the rejected version is not pushed again while nothing changes.

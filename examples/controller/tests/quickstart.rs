@@ -22,35 +22,65 @@ fn story(ads: &str) {
     assert_eq!(body["host"], "www.example.com");
     assert_eq!(body["path"], "/headers");
     assert_eq!(body["headers"]["User-Agent"][0], "gatewright-test");
-    assert_eq!(get(listener, "other.example.com", "/headers").expect("request").status, 404);
-    assert_eq!(get(listener, "www.example.com", "/status/418").expect("request").status, 418);
+    assert_eq!(
+        get(listener, "other.example.com", "/headers")
+            .expect("request")
+            .status,
+        404
+    );
+    assert_eq!(
+        get(listener, "www.example.com", "/status/418")
+            .expect("request")
+            .status,
+        418
+    );
 
     // The GatewayClass is accepted and the Gateway programmed once Envoy ACKed, in files and over HTTP.
     wait_until(Duration::from_secs(10), || {
         let s = status(admin);
-        let gw = s["status"].as_array().and_then(|a| a.iter().find(|o| o["kind"] == "Gateway")).cloned();
+        let gw = s["status"]
+            .as_array()
+            .and_then(|a| a.iter().find(|o| o["kind"] == "Gateway"))
+            .cloned();
         gw.is_some_and(|g| {
-            g["status"]["conditions"]
-                .as_array()
-                .is_some_and(|c| c.iter().any(|c| c["type"] == "Programmed" && c["status"] == "True"))
+            g["status"]["conditions"].as_array().is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Programmed" && c["status"] == "True")
+            })
         })
     });
-    let class = std::fs::read_to_string(dir.path().join(".status/gatewayclass.my-envoy-gateway.yaml"))
-        .expect("GatewayClass status file");
-    assert!(class.contains("type: Accepted") && class.contains("status: \"True\""), "{class}");
-    let route = std::fs::read_to_string(dir.path().join(".status/httproute.default.httpbin.yaml")).expect("route status");
-    assert!(route.contains("reason: Accepted") && route.contains("reason: ResolvedRefs"), "{route}");
+    let class = std::fs::read_to_string(
+        dir.path()
+            .join(".status/gatewayclass.my-envoy-gateway.yaml"),
+    )
+    .expect("GatewayClass status file");
+    assert!(
+        class.contains("type: Accepted") && class.contains("status: \"True\""),
+        "{class}"
+    );
+    let route = std::fs::read_to_string(dir.path().join(".status/httproute.default.httpbin.yaml"))
+        .expect("route status");
+    assert!(
+        route.contains("reason: Accepted") && route.contains("reason: ResolvedRefs"),
+        "{route}"
+    );
     let s = status(admin);
     assert_eq!(s["proxies"].as_object().map(|m| m.len()), Some(1), "{s}");
 
     // SIGTERM stops Envoy too.
-    let pid = s["proxies"]["default/insecure-port"].as_u64().expect("envoy pid") as i32;
+    let pid = s["proxies"]["default/insecure-port"]
+        .as_u64()
+        .expect("envoy pid") as i32;
     assert!(serve.terminate().success());
     wait_until(Duration::from_secs(10), || {
         !std::path::Path::new(&format!("/proc/{pid}")).exists()
-            || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z "))
     });
-    assert!(get(listener, "www.example.com", "/headers").is_err(), "Envoy still serving after shutdown");
+    assert!(
+        get(listener, "www.example.com", "/headers").is_err(),
+        "Envoy still serving after shutdown"
+    );
 }
 
 #[test]

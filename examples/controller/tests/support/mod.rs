@@ -34,7 +34,11 @@ pub fn gatewright() -> PathBuf {
 /// The echo backend, built next to `gatewright` (scripts/test.sh builds the whole workspace).
 pub fn echo_bin() -> PathBuf {
     let p = gatewright().with_file_name("gatewright-echo");
-    assert!(p.exists(), "{} missing: run `cargo build --workspace` first", p.display());
+    assert!(
+        p.exists(),
+        "{} missing: run `cargo build --workspace` first",
+        p.display()
+    );
     p
 }
 
@@ -51,13 +55,19 @@ impl Drop for Proc {
 impl Proc {
     /// Sends SIGTERM and waits for a clean exit.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(Some(s)) = self.0.try_wait() {
                 return s;
             }
-            assert!(Instant::now() < deadline, "process did not exit after SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "process did not exit after SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -79,7 +89,9 @@ pub fn start_echo(port: u16, pod: &str) -> Proc {
         .spawn()
         .expect("start echo");
     let p = Proc(child);
-    wait_until(Duration::from_secs(10), || TcpStream::connect(("127.0.0.1", port)).is_ok());
+    wait_until(Duration::from_secs(10), || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
     p
 }
 
@@ -106,7 +118,10 @@ pub fn start_serve(dir: &Path, xds: u16, admin: u16, extra: &[&str]) -> Proc {
 pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !f() {
-        assert!(Instant::now() < deadline, "condition not met within {timeout:?}");
+        assert!(
+            Instant::now() < deadline,
+            "condition not met within {timeout:?}"
+        );
         std::thread::sleep(Duration::from_millis(25));
     }
 }
@@ -125,7 +140,10 @@ pub struct Resp {
 impl Resp {
     /// A header value.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -144,13 +162,19 @@ impl Conn {
 
     /// Sends a GET with a Host header and reads the whole response.
     pub fn get(&mut self, host: &str, path: &str) -> std::io::Result<Resp> {
-        write!(self.stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: gatewright-test\r\n\r\n")?;
+        write!(
+            self.stream,
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: gatewright-test\r\n\r\n"
+        )?;
         let mut buf = Vec::new();
         let mut chunk = [0u8; 8192];
         loop {
             let n = self.stream.read(&mut chunk)?;
             if n == 0 {
-                return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed"));
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "connection closed",
+                ));
             }
             buf.extend_from_slice(&chunk[..n]);
             if let Some(end) = find(&buf, b"\r\n\r\n") {
@@ -177,8 +201,13 @@ impl Conn {
                     }
                     buf.extend_from_slice(&chunk[..n]);
                 }
-                let body = String::from_utf8_lossy(&buf[end + 4..(end + 4 + len).min(buf.len())]).to_string();
-                return Ok(Resp { status, headers, body });
+                let body = String::from_utf8_lossy(&buf[end + 4..(end + 4 + len).min(buf.len())])
+                    .to_string();
+                return Ok(Resp {
+                    status,
+                    headers,
+                    body,
+                });
             }
         }
     }
@@ -205,7 +234,8 @@ pub fn status(admin: u16) -> serde_json::Value {
 pub fn quickstart_dir(listener_port: u16, echo_port: u16) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     for f in ["quickstart.yaml", "httpbin-service.yaml"] {
-        let text = std::fs::read_to_string(repo().join("examples/quickstart").join(f)).expect("read quickstart");
+        let text = std::fs::read_to_string(repo().join("examples/quickstart").join(f))
+            .expect("read quickstart");
         let text = text
             .replace("port: 8080", &format!("port: {listener_port}"))
             .replace("port: 3000", &format!("port: {echo_port}"));
