@@ -13,6 +13,16 @@ pub fn covers(pattern: &str, host: &str) -> bool {
     }
 }
 
+/// Whether `pattern` is a wildcard (`*.example.com`) matching the non-wildcard `host` with exactly one more label.
+pub fn wildcard_covers_label(pattern: &str, host: &str) -> bool {
+    match pattern.strip_prefix('*') {
+        Some(suffix) if !host.starts_with('*') => host
+            .strip_suffix(suffix)
+            .is_some_and(|label| !label.is_empty() && !label.contains('.')),
+        _ => false,
+    }
+}
+
 /// The hostnames a route serves on a listener: the intersection of both sets.
 ///
 /// `None` for the listener means any host; an empty route list means any host. The result

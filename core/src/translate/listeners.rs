@@ -1,12 +1,28 @@
-//! Gateway listeners: protocol support, allowed route kinds, certificates, conflicts, and their status.
+//! Listeners of Gateways and ListenerSets: protocol support, allowed route kinds, TLS
+//! certificates, and their status conditions.
+//!
+//! A listener goes through three steps, as in Envoy Gateway: its own spec is checked
+//! ([`validate`]), conflicts with the other listeners of its Gateway are found
+//! ([`super::conflicts`]), then its conditions are completed ([`finish`]). Where the spec
+//! leaves the condition set open, we write the one Envoy Gateway writes: a Gateway listener
+//! whose spec is invalid gets `Programmed: False` and no `Accepted` condition, unless the
+//! problem is only its certificates, in which case it is `Accepted` but not programmed.
 
 use std::collections::BTreeMap;
 
+use super::certs;
 use super::ir::SecretIr;
 use super::refgrant;
 use crate::model::*;
 use crate::snapshot::Snapshot;
-use crate::status::conditions::{reasons, types, ConditionBuilder};
+use crate::status::conditions::{reasons, set_condition, types, ConditionBuilder};
+
+/// Envoy Gateway's reason for a listener whose certificates are only partly valid.
+pub const PARTIALLY_INVALID_CERTIFICATE_REF: &str = "PartiallyInvalidCertificateRef";
+/// Envoy Gateway's reason for an HTTPS listener whose TLS mode is not Terminate.
+pub const UNSUPPORTED_TLS_MODE: &str = "UnsupportedTLSMode";
+/// The Secret type that holds a certificate and its key.
+pub const TLS_SECRET_TYPE: &str = "kubernetes.io/tls";
 
 /// A listener's protocol, once we know we support it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -24,7 +40,8 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    fn parse(s: &str) -> Option<Self> {
+    /// The protocol of a listener, None when unsupported.
+    pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "HTTP" => Protocol::Http,
             "HTTPS" => Protocol::Https,
@@ -40,22 +57,20 @@ impl Protocol {
         match self {
             Protocol::Http | Protocol::Https => &["HTTPRoute", "GRPCRoute"],
             Protocol::Tls if passthrough => &["TLSRoute"],
-            Protocol::Tls => &["TLSRoute", "TCPRoute"],
+            Protocol::Tls => &["TCPRoute", "TLSRoute"],
             Protocol::Tcp => &["TCPRoute"],
             Protocol::Udp => &["UDPRoute"],
         }
     }
 
-    /// Whether two listeners on one port can share it (HTTPS and TLS share by SNI).
-    fn compatible(self, other: Protocol) -> bool {
-        use Protocol::*;
-        matches!(
-            (self, other),
-            (Http, Http) | (Https, Https) | (Tls, Tls) | (Https, Tls) | (Tls, Https) | (Udp, Udp)
-        ) || matches!(
-            (self, other),
-            (Udp, Tcp | Tls | Http | Https) | (Tcp | Tls | Http | Https, Udp)
-        )
+    /// The family listeners sharing a port must agree on: HTTPS and TLS share one (by SNI).
+    pub fn family(self) -> &'static str {
+        match self {
+            Protocol::Http => "HTTP",
+            Protocol::Https | Protocol::Tls => "HTTPS/TLS",
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+        }
     }
 }
 
@@ -66,6 +81,8 @@ pub struct ListenerCtx {
     pub name: String,
     /// The object declaring it (the Gateway, or a ListenerSet).
     pub owner: ObjectKey,
+    /// `metadata.generation` of the owner, for `observedGeneration`.
+    pub generation: Option<i64>,
     /// The port.
     pub port: i32,
     /// Supported protocol, None when unsupported.
@@ -76,12 +93,16 @@ pub struct ListenerCtx {
     pub passthrough: bool,
     /// Certificates (names into the Gateway's secrets).
     pub secrets: Vec<String>,
+    /// DNS names of the certificates' subjectAltNames.
+    pub cert_dns_names: Vec<String>,
     /// Route namespaces policy.
     pub namespaces: RouteNamespaces,
     /// Route kinds accepted.
     pub supported_kinds: Vec<RouteGroupKind>,
     /// Conditions so far.
     pub conditions: Vec<Condition>,
+    /// Whether its own spec is valid (only such listeners take part in conflict checks).
+    pub spec_valid: bool,
     /// Whether routes may be programmed on it.
     pub ready: bool,
     /// Routes attached.
@@ -114,44 +135,67 @@ impl ListenerCtx {
             _ => false,
         }
     }
-}
 
-/// Builds the listener contexts of a Gateway (its own listeners), resolving certificates into `secrets`.
-pub fn build(
-    snapshot: &Snapshot,
-    owner: &ObjectKey,
-    listeners: &[Listener],
-    cb: &ConditionBuilder<'_>,
-    secrets: &mut BTreeMap<String, SecretIr>,
-) -> Vec<ListenerCtx> {
-    let mut out: Vec<ListenerCtx> = listeners
-        .iter()
-        .map(|l| one(snapshot, owner, l, cb, secrets))
-        .collect();
-    detect_conflicts(&mut out, cb);
-    for l in &mut out {
-        finish(l, cb);
+    /// Whether a ListenerSet (not the Gateway itself) declares it.
+    pub fn from_listener_set(&self) -> bool {
+        self.owner.kind == Kind::ListenerSet
     }
-    out
+
+    /// Sets a condition, replacing one of the same type.
+    pub fn set(&mut self, time: &str, type_: &str, status: bool, reason: &str, message: &str) {
+        let cb = ConditionBuilder {
+            generation: self.generation,
+            time,
+        };
+        set_condition(&mut self.conditions, cb.make(type_, status, reason, message));
+    }
+
+    /// A condition by type.
+    pub fn condition(&self, type_: &str) -> Option<&Condition> {
+        self.conditions.iter().find(|c| c.type_ == type_)
+    }
+
+    /// Whether a conflict with another listener was found.
+    pub fn conflicted(&self) -> bool {
+        self.condition(types::CONFLICTED)
+            .is_some_and(|c| c.status == "True")
+    }
+
+    /// Whether any condition so far says the listener's spec is unusable.
+    fn has_invalid_condition(&self) -> bool {
+        self.conditions.iter().any(|c| {
+            c.status == "False"
+                && (c.type_ == types::PROGRAMMED
+                    || c.type_ == types::ACCEPTED
+                    || (c.type_ == types::RESOLVED_REFS
+                        && c.reason != PARTIALLY_INVALID_CERTIFICATE_REF))
+        })
+    }
 }
 
-fn one(
+/// Checks one listener's own spec, resolving its certificates into `secrets`.
+pub fn validate(
     snapshot: &Snapshot,
     owner: &ObjectKey,
+    generation: Option<i64>,
     l: &Listener,
-    cb: &ConditionBuilder<'_>,
+    time: &str,
     secrets: &mut BTreeMap<String, SecretIr>,
 ) -> ListenerCtx {
     let protocol = Protocol::parse(&l.protocol);
-    let passthrough = l.tls.as_ref().and_then(|t| t.mode.as_deref()) == Some("Passthrough");
+    let tls = l.tls.as_ref();
+    let mode = tls.and_then(|t| t.mode.as_deref());
+    let passthrough = mode == Some("Passthrough");
     let mut ctx = ListenerCtx {
         name: l.name.clone(),
         owner: owner.clone(),
+        generation,
         port: l.port,
         protocol,
         hostname: l.hostname.clone(),
         passthrough,
         secrets: Vec::new(),
+        cert_dns_names: Vec::new(),
         namespaces: l
             .allowed_routes
             .as_ref()
@@ -159,128 +203,177 @@ fn one(
             .unwrap_or_default(),
         supported_kinds: Vec::new(),
         conditions: Vec::new(),
-        ready: true,
+        spec_valid: true,
+        ready: false,
         attached: 0,
     };
-    let Some(protocol) = protocol else {
-        ctx.ready = false;
-        ctx.conditions.push(cb.make(
+    match protocol {
+        None => ctx.set(
+            time,
             types::ACCEPTED,
             false,
             reasons::UNSUPPORTED_PROTOCOL,
-            format!("Protocol {} is unsupported", l.protocol),
-        ));
-        return ctx;
-    };
-    // Route kinds: the requested ones we support for this protocol, or all of them.
-    let supported = protocol.route_kinds(passthrough);
-    match l.allowed_routes.as_ref().and_then(|a| a.kinds.as_ref()) {
-        Some(kinds) if !kinds.is_empty() => {
-            let mut invalid = Vec::new();
-            for k in kinds {
-                let group = k.group.as_deref().unwrap_or(GATEWAY_GROUP);
-                if group == GATEWAY_GROUP && supported.contains(&k.kind.as_str()) {
-                    ctx.supported_kinds.push(k.clone());
-                } else {
-                    invalid.push(format!("{group}/{}", k.kind));
-                }
-            }
-            if !invalid.is_empty() {
-                ctx.conditions.push(cb.make(
-                    types::RESOLVED_REFS,
-                    false,
-                    reasons::INVALID_ROUTE_KINDS,
-                    format!(
-                        "Route kinds {} are not supported on a {} listener",
-                        invalid.join(", "),
-                        l.protocol
-                    ),
-                ));
-            }
-        }
-        _ => {
-            ctx.supported_kinds = supported
-                .iter()
-                .map(|k| RouteGroupKind {
-                    group: Some(GATEWAY_GROUP.into()),
-                    kind: k.to_string(),
-                })
-                .collect();
-        }
+            &format!(
+                "Protocol {} is unsupported, must be HTTP, HTTPS, TLS, TCP or UDP",
+                l.protocol
+            ),
+        ),
+        Some(p) => allowed_kinds(&mut ctx, l, p.route_kinds(passthrough), time),
     }
-    // TLS: HTTPS must terminate; TLS terminates or passes through; others take no TLS.
+    check_namespace_selector(&mut ctx, time);
     match protocol {
-        Protocol::Https | Protocol::Tls => {
-            let tls = l.tls.clone().unwrap_or_default();
-            if protocol == Protocol::Https && passthrough {
-                ctx.ready = false;
-                ctx.conditions.push(cb.make(
-                    types::ACCEPTED,
-                    false,
-                    reasons::UNSUPPORTED_VALUE,
-                    "TLS mode Passthrough is not supported on HTTPS listeners",
-                ));
-            } else if !passthrough {
-                resolve_certificates(snapshot, owner, &tls, &mut ctx, cb, secrets);
-            }
-        }
-        Protocol::Http | Protocol::Tcp | Protocol::Udp => {
-            if l.tls.is_some() {
-                ctx.ready = false;
-                ctx.conditions.push(cb.make(
-                    types::ACCEPTED,
-                    false,
-                    reasons::UNSUPPORTED_VALUE,
-                    format!("Listener with protocol {} must not set tls", l.protocol),
-                ));
-            }
-        }
-    }
-    if u16::try_from(l.port).is_err() || l.port == 0 {
-        ctx.ready = false;
-        ctx.conditions.push(cb.make(
-            types::ACCEPTED,
+        Some(Protocol::Http | Protocol::Tcp | Protocol::Udp) if tls.is_some() => ctx.set(
+            time,
+            types::PROGRAMMED,
             false,
-            reasons::PORT_UNAVAILABLE,
-            format!("Port {} is not a valid port", l.port),
-        ));
+            reasons::INVALID,
+            &format!("Listener must not have TLS set when protocol is {}", l.protocol),
+        ),
+        Some(Protocol::Https | Protocol::Tls) if tls.is_none() => ctx.set(
+            time,
+            types::PROGRAMMED,
+            false,
+            reasons::INVALID,
+            &format!("Listener must have TLS set when protocol is {}", l.protocol),
+        ),
+        Some(Protocol::Https) if mode.is_some_and(|m| m != "Terminate") => ctx.set(
+            time,
+            types::PROGRAMMED,
+            false,
+            UNSUPPORTED_TLS_MODE,
+            "TLS mode must be Terminate when protocol is HTTPS",
+        ),
+        Some(Protocol::Tls) if passthrough => {
+            if tls.is_some_and(|t| t.certificate_refs.as_ref().is_some_and(|r| !r.is_empty())) {
+                ctx.set(
+                    time,
+                    types::PROGRAMMED,
+                    false,
+                    reasons::INVALID,
+                    "Listener must not have TLS certificate refs set for TLS mode Passthrough",
+                );
+            }
+        }
+        Some(Protocol::Https | Protocol::Tls) if mode.is_none_or(|m| m == "Terminate") => {
+            let refs = tls
+                .and_then(|t| t.certificate_refs.clone())
+                .unwrap_or_default();
+            if refs.is_empty() {
+                ctx.set(
+                    time,
+                    types::PROGRAMMED,
+                    false,
+                    reasons::INVALID,
+                    "Listener must have at least one TLS certificate ref when TLS mode is Terminate",
+                );
+            } else {
+                resolve_certificates(snapshot, &refs, &mut ctx, time, secrets);
+            }
+        }
+        _ => {}
     }
+    if matches!(protocol, Some(Protocol::Tcp | Protocol::Udp)) && l.hostname.is_some() {
+        ctx.set(
+            time,
+            types::PROGRAMMED,
+            false,
+            reasons::INVALID,
+            &format!(
+                "Listener must not have hostname set when protocol is {}",
+                l.protocol
+            ),
+        );
+    }
+    ctx.spec_valid = !ctx.has_invalid_condition();
     ctx
 }
 
-fn resolve_certificates(
-    snapshot: &Snapshot,
-    owner: &ObjectKey,
-    tls: &ListenerTls,
-    ctx: &mut ListenerCtx,
-    cb: &ConditionBuilder<'_>,
-    secrets: &mut BTreeMap<String, SecretIr>,
-) {
-    let refs = tls.certificate_refs.clone().unwrap_or_default();
-    if refs.is_empty() {
-        ctx.ready = false;
-        ctx.conditions.push(cb.make(
-            types::RESOLVED_REFS,
-            false,
-            reasons::INVALID_CERTIFICATE_REF,
-            "Listener must have at least one certificateRef when TLS mode is Terminate",
-        ));
+/// Supported kinds: the requested ones this protocol serves (all of them when none are requested).
+fn allowed_kinds(ctx: &mut ListenerCtx, l: &Listener, supported: &[&str], time: &str) {
+    let requested = l
+        .allowed_routes
+        .as_ref()
+        .and_then(|a| a.kinds.as_ref())
+        .filter(|k| !k.is_empty());
+    let Some(requested) = requested else {
+        ctx.supported_kinds = supported
+            .iter()
+            .map(|k| RouteGroupKind {
+                group: Some(GATEWAY_GROUP.into()),
+                kind: k.to_string(),
+            })
+            .collect();
+        return;
+    };
+    for k in requested {
+        let group = k.group.as_deref().unwrap_or(GATEWAY_GROUP);
+        if group == GATEWAY_GROUP && supported.contains(&k.kind.as_str()) {
+            ctx.supported_kinds.push(k.clone());
+        } else {
+            ctx.set(
+                time,
+                types::RESOLVED_REFS,
+                false,
+                reasons::INVALID_ROUTE_KINDS,
+                &format!(
+                    "{group}/{} is not supported, kind must be one of {}",
+                    k.kind,
+                    supported.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+/// A `Selector` namespace policy needs a selector Kubernetes can parse.
+fn check_namespace_selector(ctx: &mut ListenerCtx, time: &str) {
+    if ctx.namespaces.from.as_deref() != Some("Selector") {
         return;
     }
+    let problem = match &ctx.namespaces.selector {
+        None => Some("allowedRoutes.namespaces.selector must be set when from is Selector".into()),
+        Some(s) => s.match_expressions.iter().flatten().find_map(|e| {
+            let values = e.values.as_deref().unwrap_or_default();
+            match e.operator.as_str() {
+                "In" | "NotIn" if values.is_empty() => Some(format!(
+                    "selector operator {} on {} needs values",
+                    e.operator, e.key
+                )),
+                "Exists" | "DoesNotExist" if !values.is_empty() => Some(format!(
+                    "selector operator {} on {} takes no values",
+                    e.operator, e.key
+                )),
+                "In" | "NotIn" | "Exists" | "DoesNotExist" => None,
+                other => Some(format!("selector operator {other} is not valid")),
+            }
+        }),
+    };
+    if let Some(p) = problem {
+        ctx.set(time, types::PROGRAMMED, false, reasons::INVALID, &p);
+    }
+}
+
+/// Resolves certificateRefs; a listener keeps the valid ones when only some are invalid.
+fn resolve_certificates(
+    snapshot: &Snapshot,
+    refs: &[SecretObjectReference],
+    ctx: &mut ListenerCtx,
+    time: &str,
+    secrets: &mut BTreeMap<String, SecretIr>,
+) {
+    let owner = ctx.owner.clone();
+    let mut errors: Vec<(&'static str, String)> = Vec::new();
+    let mut valid = Vec::new();
     for r in refs {
-        let ns = r
-            .namespace
-            .clone()
-            .unwrap_or_else(|| owner.namespace.clone());
-        let fail = |reason: &'static str, message: String| (reason, message);
-        let result = if r.group() != "" || r.kind() != "Secret" {
-            Err(fail(
+        let ns = r.namespace.clone().unwrap_or_else(|| owner.namespace.clone());
+        let result = if !r.group().is_empty() || r.kind() != "Secret" {
+            Err((
                 reasons::INVALID_CERTIFICATE_REF,
                 format!(
-                    "certificateRef {ns}/{} has unsupported kind {}/{}",
+                    "certificateRef {ns}/{} has unsupported kind {:?} in group {:?}",
                     r.name,
-                    r.group(),
-                    r.kind()
+                    r.kind(),
+                    r.group()
                 ),
             ))
         } else if !refgrant::allowed(
@@ -288,7 +381,7 @@ fn resolve_certificates(
             (GATEWAY_GROUP, owner.kind.as_str(), &owner.namespace),
             ("", "Secret", &ns, &r.name),
         ) {
-            Err(fail(
+            Err((
                 reasons::REF_NOT_PERMITTED,
                 format!(
                     "certificateRef to Secret {ns}/{} is not permitted by any ReferenceGrant",
@@ -297,35 +390,61 @@ fn resolve_certificates(
             ))
         } else {
             match snapshot.secret(&ns, &r.name) {
-                None => Err(fail(
+                None => Err((
                     reasons::INVALID_CERTIFICATE_REF,
                     format!("Secret {ns}/{} does not exist", r.name),
                 )),
-                Some(secret) => parse_tls_secret(secret).map_err(|m| {
-                    fail(
-                        reasons::INVALID_CERTIFICATE_REF,
-                        format!("Secret {ns}/{}: {m}", r.name),
-                    )
-                }),
+                Some(secret) => parse_tls_secret(secret)
+                    .map_err(|m| (reasons::INVALID_CERTIFICATE_REF, format!("Secret {ns}/{}: {m}", r.name))),
             }
         };
         match result {
-            Ok(ir) => {
-                ctx.secrets.push(ir.name.clone());
-                secrets.insert(ir.name.clone(), ir);
-            }
-            Err((reason, message)) => {
-                ctx.ready = false;
-                ctx.conditions
-                    .push(cb.make(types::RESOLVED_REFS, false, reason, message));
-                return;
-            }
+            Ok(v) => valid.push(v),
+            Err(e) => errors.push(e),
         }
+    }
+    for (ir, names) in valid {
+        ctx.cert_dns_names.extend(names);
+        ctx.secrets.push(ir.name.clone());
+        secrets.insert(ir.name.clone(), ir);
+    }
+    let Some((first_reason, _)) = errors.first() else {
+        return;
+    };
+    let message = errors
+        .iter()
+        .map(|(_, m)| m.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    if ctx.secrets.is_empty() {
+        ctx.set(
+            time,
+            types::RESOLVED_REFS,
+            false,
+            first_reason,
+            &format!("No valid certificate: {message}"),
+        );
+    } else {
+        ctx.set(
+            time,
+            types::RESOLVED_REFS,
+            false,
+            PARTIALLY_INVALID_CERTIFICATE_REF,
+            &format!("Some certificates are invalid and not served: {message}"),
+        );
     }
 }
 
-/// Reads a `kubernetes.io/tls` Secret; errors never include key material.
-pub fn parse_tls_secret(secret: &Secret) -> Result<SecretIr, String> {
+/// Reads a `kubernetes.io/tls` Secret: its certificate chain, its key, and the leaf's DNS names.
+///
+/// The key must belong to the leaf certificate; errors never include key material.
+pub fn parse_tls_secret(secret: &Secret) -> Result<(SecretIr, Vec<String>), String> {
+    if secret.body.type_.as_deref() != Some(TLS_SECRET_TYPE) {
+        return Err(format!(
+            "type is {:?}, must be {TLS_SECRET_TYPE}",
+            secret.body.type_.as_deref().unwrap_or("Opaque")
+        ));
+    }
     let get = |k: &str| -> Result<String, String> {
         if let Some(v) = secret.body.string_data.get(k) {
             return Ok(v.clone());
@@ -341,101 +460,102 @@ pub fn parse_tls_secret(secret: &Secret) -> Result<SecretIr, String> {
     };
     let cert = get("tls.crt")?;
     let key = get("tls.key")?;
-    if !cert.contains("-----BEGIN CERTIFICATE-----") {
-        return Err("tls.crt is not a PEM certificate".into());
+    let chain = certs::parse_chain(&cert).map_err(|e| format!("tls.crt: {e}"))?;
+    let parsed_key = certs::parse_key(&key).map_err(|e| format!("tls.key: {e}"))?;
+    let leaf = &chain[0];
+    if !certs::key_matches(leaf, &parsed_key) {
+        return Err("tls.key does not match the certificate in tls.crt".into());
     }
-    if !key.contains("PRIVATE KEY-----") {
-        return Err("tls.key is not a PEM private key".into());
-    }
-    Ok(SecretIr {
-        name: format!("{}/{}", secret.metadata.ns(), secret.metadata.name),
-        cert_pem: cert,
-        key_pem: key,
-    })
+    Ok((
+        SecretIr {
+            name: format!("{}/{}", secret.metadata.ns(), secret.metadata.name),
+            cert_pem: cert,
+            key_pem: key,
+        },
+        leaf.dns_names.clone(),
+    ))
 }
 
-/// Listeners sharing a port must agree on protocol, and on hostname within a protocol.
-fn detect_conflicts(ls: &mut [ListenerCtx], cb: &ConditionBuilder<'_>) {
-    let n = ls.len();
-    let mut protocol_conflict = vec![false; n];
-    let mut hostname_conflict = vec![false; n];
-    for i in 0..n {
-        for j in 0..n {
-            if i == j || ls[i].port != ls[j].port {
-                continue;
-            }
-            let (Some(a), Some(b)) = (ls[i].protocol, ls[j].protocol) else {
-                continue;
-            };
-            if !a.compatible(b) {
-                protocol_conflict[i] = true;
-            } else if a == b && ls[i].hostname == ls[j].hostname {
-                hostname_conflict[i] = true;
-            }
-        }
-    }
-    for (i, l) in ls.iter_mut().enumerate() {
-        let (conflicted, reason, msg) = if protocol_conflict[i] {
-            (
+/// Completes a listener's conditions once conflicts are known, and decides whether it is programmed.
+pub fn finish(l: &mut ListenerCtx, time: &str) {
+    let only_refs = l.conditions.len() == 1 && l.conditions[0].type_ == types::RESOLVED_REFS;
+    let not_programmed = if l.from_listener_set() {
+        reasons::LISTENERS_NOT_VALID
+    } else {
+        reasons::INVALID
+    };
+    if l.conditions.is_empty() || (only_refs && l.conditions[0].reason == PARTIALLY_INVALID_CERTIFICATE_REF) {
+        l.set(time, types::ACCEPTED, true, reasons::ACCEPTED, "Listener has been successfully translated");
+        l.set(
+            time,
+            types::PROGRAMMED,
+            true,
+            reasons::PROGRAMMED,
+            "Sending translated listener configuration to the data plane",
+        );
+        if l.condition(types::RESOLVED_REFS).is_none() {
+            l.set(
+                time,
+                types::RESOLVED_REFS,
                 true,
-                reasons::PROTOCOL_CONFLICT,
-                "All listeners for a given port must use a compatible protocol",
-            )
-        } else if hostname_conflict[i] {
-            (
-                true,
-                reasons::HOSTNAME_CONFLICT,
-                "All listeners for a given port must use a unique hostname",
-            )
-        } else {
-            (false, reasons::NO_CONFLICTS, "No conflicts")
-        };
-        if conflicted {
-            l.ready = false;
+                reasons::RESOLVED_REFS,
+                "Listener references have been resolved",
+            );
         }
-        l.conditions
-            .push(cb.make(types::CONFLICTED, conflicted, reason, msg));
+        if l.from_listener_set() {
+            l.set(time, types::CONFLICTED, false, reasons::NO_CONFLICTS, "No conflicts detected");
+        }
+        l.ready = true;
+        return;
     }
-}
-
-/// Adds the Accepted, ResolvedRefs and Programmed conditions not already decided.
-fn finish(l: &mut ListenerCtx, cb: &ConditionBuilder<'_>) {
-    let has = |l: &ListenerCtx, t: &str| l.conditions.iter().any(|c| c.type_ == t);
-    if !has(l, types::ACCEPTED) {
-        let ok = l.ready;
-        let (reason, msg) = if ok {
-            (
-                reasons::ACCEPTED,
-                "Listener has been successfully translated",
-            )
-        } else {
-            (
-                reasons::INVALID,
-                "Listener is invalid, see other conditions",
-            )
-        };
-        l.conditions.push(cb.make(types::ACCEPTED, ok, reason, msg));
+    l.ready = false;
+    if only_refs && l.conditions[0].reason == reasons::INVALID_CERTIFICATE_REF {
+        // Semantically valid, but it cannot serve traffic without a certificate.
+        l.set(time, types::ACCEPTED, true, reasons::ACCEPTED, "Listener has been successfully translated");
+        l.set(
+            time,
+            types::PROGRAMMED,
+            false,
+            not_programmed,
+            "Listener has no valid certificate, see ResolvedRefs",
+        );
+        return;
     }
-    if !has(l, types::RESOLVED_REFS) {
-        l.conditions.push(cb.make(
+    if l.from_listener_set() && l.conflicted() {
+        // A ListenerSet listener that loses a conflict is not accepted, with the conflict's reason.
+        let reason = l
+            .condition(types::CONFLICTED)
+            .map(|c| c.reason.clone())
+            .unwrap_or_default();
+        l.set(time, types::ACCEPTED, false, &reason, "Listener conflicts with another listener");
+        l.set(time, types::PROGRAMMED, false, &reason, "Listener conflicts with another listener");
+    }
+    if l.condition(types::PROGRAMMED).is_none() {
+        l.set(
+            time,
+            types::PROGRAMMED,
+            false,
+            not_programmed,
+            "Listener is invalid, see other conditions",
+        );
+    }
+    if l.condition(types::RESOLVED_REFS).is_none() {
+        l.set(
+            time,
             types::RESOLVED_REFS,
             true,
             reasons::RESOLVED_REFS,
             "Listener references have been resolved",
-        ));
+        );
     }
-    let ok = l.ready;
-    let (reason, msg) = if ok {
-        (
-            reasons::PROGRAMMED,
-            "Sending translated listener configuration to the data plane",
-        )
-    } else {
-        (
-            reasons::INVALID,
-            "Listener is invalid, see other conditions",
-        )
-    };
-    l.conditions
-        .push(cb.make(types::PROGRAMMED, ok, reason, msg));
+}
+
+/// The status entry of a listener.
+pub fn status(l: &ListenerCtx) -> ListenerStatus {
+    ListenerStatus {
+        name: l.name.clone(),
+        supported_kinds: l.supported_kinds.clone(),
+        attached_routes: l.attached,
+        conditions: l.conditions.clone(),
+    }
 }

@@ -1,0 +1,244 @@
+//! GatewayClasses and Gateways: which are ours, the listeners of each Gateway (its own and
+//! its ListenerSets'), Gateway-level checks, and the status of Gateways and ListenerSets.
+
+use std::collections::BTreeMap;
+
+use super::ir::SecretIr;
+use super::listeners::{self, ListenerCtx};
+use super::{conflicts, listenersets, refgrant};
+use crate::model::*;
+use crate::snapshot::Snapshot;
+use crate::status::conditions::{reasons, types, ConditionBuilder};
+use crate::status::StatusBody;
+
+/// Envoy Gateway's reason for an unusable `spec.tls.backend.clientCertificateRef`.
+pub const INVALID_CLIENT_CERTIFICATE_REF: &str = "InvalidClientCertificateRef";
+
+/// The status of a GatewayClass we own: Accepted, and SupportedVersion (we implement v1.6.1).
+pub fn class_status(class: &GatewayClass, time: &str) -> GatewayClassStatus {
+    let cb = ConditionBuilder {
+        generation: class.metadata.generation,
+        time,
+    };
+    GatewayClassStatus {
+        conditions: vec![
+            cb.make(types::ACCEPTED, true, reasons::ACCEPTED, "Valid GatewayClass"),
+            cb.make(
+                types::SUPPORTED_VERSION,
+                true,
+                reasons::SUPPORTED_VERSION,
+                "Gateway API v1.6.1 is supported",
+            ),
+        ],
+        supported_features: None,
+    }
+}
+
+/// What a Gateway is besides its listeners: Gateway-level problems and its ListenerSets.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayInfo<'a> {
+    /// Gateway-level conditions that report a problem (`Accepted`, `ResolvedRefs`).
+    pub problems: Vec<Condition>,
+    /// Whether the Gateway is accepted at all; when not, no listener is processed.
+    pub accepted: bool,
+    /// ListenerSets the Gateway admits, in precedence order.
+    pub listener_sets: Vec<&'a ListenerSet>,
+    /// ListenerSets naming the Gateway that it does not admit.
+    pub refused: Vec<&'a ListenerSet>,
+}
+
+/// Builds the listeners of a Gateway and its admitted ListenerSets (in that order), with
+/// conflicts found and conditions complete; certificates go into `secrets`.
+pub fn listeners<'a>(
+    snapshot: &'a Snapshot,
+    gw: &Gateway,
+    key: &ObjectKey,
+    time: &str,
+    secrets: &mut BTreeMap<String, SecretIr>,
+) -> (Vec<ListenerCtx>, GatewayInfo<'a>) {
+    let mut info = GatewayInfo {
+        problems: gateway_problems(snapshot, gw, time),
+        ..Default::default()
+    };
+    info.accepted = !info.problems.iter().any(|c| c.type_ == types::ACCEPTED);
+    if !info.accepted {
+        return (Vec::new(), info);
+    }
+    let (admitted, refused) = listenersets::for_gateway(snapshot, gw);
+    info.listener_sets = admitted;
+    info.refused = refused;
+    let mut out: Vec<ListenerCtx> = gw
+        .spec
+        .listeners
+        .iter()
+        .map(|l| listeners::validate(snapshot, key, gw.metadata.generation, l, time, secrets))
+        .collect();
+    for ls in &info.listener_sets {
+        let owner = ObjectKey::new(Kind::ListenerSet, ls.metadata.ns(), &ls.metadata.name);
+        for l in &ls.spec.listeners {
+            out.push(listeners::validate(
+                snapshot,
+                &owner,
+                ls.metadata.generation,
+                l,
+                time,
+                secrets,
+            ));
+        }
+    }
+    conflicts::detect(&mut out, time);
+    for l in &mut out {
+        listeners::finish(l, time);
+    }
+    conflicts::overlapping_tls(&mut out, time);
+    (out, info)
+}
+
+/// Problems with the Gateway itself: address types, and the client certificate it shows backends.
+fn gateway_problems(snapshot: &Snapshot, gw: &Gateway, time: &str) -> Vec<Condition> {
+    let cb = ConditionBuilder {
+        generation: gw.metadata.generation,
+        time,
+    };
+    let mut out = Vec::new();
+    if let Some(a) = gw
+        .spec
+        .addresses
+        .iter()
+        .flatten()
+        .find(|a| !matches!(a.type_.as_deref().unwrap_or("IPAddress"), "IPAddress" | "Hostname"))
+    {
+        out.push(cb.make(
+            types::ACCEPTED,
+            false,
+            reasons::UNSUPPORTED_ADDRESS,
+            format!(
+                "Gateway has an address with an unsupported type: {}",
+                a.type_.as_deref().unwrap_or_default()
+            ),
+        ));
+    }
+    let client_cert = gw
+        .spec
+        .tls
+        .as_ref()
+        .and_then(|t| t.backend.as_ref())
+        .and_then(|b| b.client_certificate_ref.as_ref());
+    if let Some(r) = client_cert {
+        if let Err((reason, message)) = client_certificate(snapshot, gw, r) {
+            out.push(cb.make(types::RESOLVED_REFS, false, reason, message));
+        }
+    }
+    out
+}
+
+/// Resolves `spec.tls.backend.clientCertificateRef` to a usable certificate.
+fn client_certificate(
+    snapshot: &Snapshot,
+    gw: &Gateway,
+    r: &SecretObjectReference,
+) -> Result<(), (&'static str, String)> {
+    let gw_ns = gw.metadata.ns();
+    let ns = r.namespace.as_deref().unwrap_or(gw_ns);
+    if !r.group().is_empty() || r.kind() != "Secret" {
+        return Err((
+            INVALID_CLIENT_CERTIFICATE_REF,
+            format!("clientCertificateRef must be a core Secret, not {}/{}", r.group(), r.kind()),
+        ));
+    }
+    if !refgrant::allowed(
+        snapshot,
+        (GATEWAY_GROUP, "Gateway", gw_ns),
+        ("", "Secret", ns, &r.name),
+    ) {
+        return Err((
+            reasons::REF_NOT_PERMITTED,
+            format!(
+                "clientCertificateRef to Secret {ns}/{} is not permitted by any ReferenceGrant",
+                r.name
+            ),
+        ));
+    }
+    let secret = snapshot.secret(ns, &r.name).ok_or_else(|| {
+        (
+            INVALID_CLIENT_CERTIFICATE_REF,
+            format!("Secret {ns}/{} does not exist", r.name),
+        )
+    })?;
+    listeners::parse_tls_secret(secret)
+        .map(|_| ())
+        .map_err(|m| (INVALID_CLIENT_CERTIFICATE_REF, format!("Secret {ns}/{}: {m}", r.name)))
+}
+
+/// The status of a Gateway and of every ListenerSet naming it.
+pub fn status(
+    gw: &Gateway,
+    key: &ObjectKey,
+    all: &[ListenerCtx],
+    info: &GatewayInfo<'_>,
+    addresses: Vec<GatewayStatusAddress>,
+    time: &str,
+) -> Vec<(ObjectKey, StatusBody)> {
+    let cb = ConditionBuilder {
+        generation: gw.metadata.generation,
+        time,
+    };
+    let own: Vec<&ListenerCtx> = all.iter().filter(|l| l.owner == *key).collect();
+    let ready = own.iter().filter(|l| l.ready).count();
+    let total = own.len();
+    let mut conditions = info.problems.clone();
+    if info.accepted {
+        conditions.push(if ready == total || total == 0 {
+            cb.make(
+                types::ACCEPTED,
+                true,
+                reasons::ACCEPTED,
+                "The Gateway has been scheduled by Gatewright",
+            )
+        } else if ready == 0 {
+            cb.make(types::ACCEPTED, false, reasons::LISTENERS_NOT_VALID, "No listener is valid")
+        } else {
+            cb.make(
+                types::ACCEPTED,
+                true,
+                reasons::LISTENERS_NOT_VALID,
+                "Some listeners are invalid",
+            )
+        });
+    }
+    conditions.push(if all.iter().any(|l| l.ready) {
+        cb.make(
+            types::PROGRAMMED,
+            true,
+            reasons::PROGRAMMED,
+            "Configuration generated for the data plane",
+        )
+    } else {
+        cb.make(types::PROGRAMMED, false, reasons::INVALID, "No valid listener to program")
+    });
+    let mut out = vec![(
+        key.clone(),
+        StatusBody::Gateway(GatewayStatus {
+            addresses,
+            conditions,
+            listeners: own.iter().map(|l| listeners::status(l)).collect(),
+            attached_listener_sets: (!info.listener_sets.is_empty())
+                .then(|| i32::try_from(info.listener_sets.len()).unwrap_or(i32::MAX)),
+        }),
+    )];
+    for ls in &info.listener_sets {
+        let ls_key = ObjectKey::new(Kind::ListenerSet, ls.metadata.ns(), &ls.metadata.name);
+        let mine: Vec<&ListenerCtx> = all.iter().filter(|l| l.owner == ls_key).collect();
+        out.push((
+            ls_key,
+            StatusBody::ListenerSet(listenersets::status(ls, &mine, time)),
+        ));
+    }
+    for ls in &info.refused {
+        out.push((
+            ObjectKey::new(Kind::ListenerSet, ls.metadata.ns(), &ls.metadata.name),
+            StatusBody::ListenerSet(listenersets::refused_status(ls, time)),
+        ));
+    }
+    out
+}
