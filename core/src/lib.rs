@@ -6,9 +6,13 @@
 #![warn(missing_docs)]
 
 pub mod diagnostic;
+pub mod engine;
+pub mod extension;
 pub mod load;
 pub mod model;
 pub mod output;
+pub mod provider;
+pub mod sink;
 pub mod validate;
 
 pub use diagnostic::{Diagnostic, Severity, Source};

@@ -1,7 +1,8 @@
 //! Backend references: from a route's `backendRef` to a shared cluster of ready endpoints.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use super::cache::Dep;
 use super::ir::{ClusterIr, UpstreamProtocol, UpstreamTlsIr};
 use super::refgrant;
 use crate::model::*;
@@ -41,8 +42,14 @@ pub fn resolve(
     bref: &BackendObjectReference,
     caller: Caller,
     clusters: &mut BTreeMap<String, ClusterIr>,
+    deps: &mut BTreeSet<Dep>,
 ) -> Result<String, BackendError> {
     let ns = bref.ns(from_ns);
+    deps.insert(Dep::Service(ns.to_string(), bref.name.clone()));
+    if ns != from_ns {
+        deps.insert(Dep::GrantsIn(ns.to_string()));
+    }
+    deps.insert(Dep::PoliciesIn(ns.to_string()));
     if bref.group() != "" || bref.kind() != "Service" {
         return Err(BackendError {
             reason: reasons::INVALID_KIND,

@@ -4,21 +4,28 @@
 //! ([`listeners`]), route attachment and rules ([`routes`]), then assembly of each port.
 
 pub mod backends;
+pub mod cache;
+pub mod certs;
+pub mod conflicts;
 pub mod duration;
+pub mod gateways;
 pub mod hostnames;
 pub mod ir;
 pub mod listeners;
+pub mod listenersets;
 pub mod refgrant;
 pub mod routes;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::diagnostic::Diagnostic;
 use crate::model::*;
 use crate::snapshot::Snapshot;
-use crate::status::conditions::{reasons, types, ConditionBuilder};
+use crate::status::conditions::{reasons, ConditionBuilder};
 use crate::status::{StatusBody, StatusObject};
 use backends::Caller;
+use cache::RouteCache;
 use ir::*;
 use listeners::{ListenerCtx, Protocol};
 use routes::{RouteView, RuleCtx};
@@ -61,7 +68,10 @@ pub struct Translation {
 struct GatewayState<'a> {
     gateway: &'a Gateway,
     key: ObjectKey,
+    /// The Gateway's own listeners, then its ListenerSets'.
     listeners: Vec<ListenerCtx>,
+    /// Gateway-level problems and ListenerSets.
+    info: gateways::GatewayInfo<'a>,
     ir: GatewayIr,
     /// Routes placed per listener index: (hostnames, routes).
     http: Vec<Vec<(Vec<String>, RouteIr)>>,
@@ -71,6 +81,16 @@ struct GatewayState<'a> {
 
 /// Translates a snapshot. Deterministic: the same objects in any order give the same result.
 pub fn translate(snapshot: &Snapshot, opts: &Options) -> Translation {
+    translate_cached(snapshot, opts, &mut RouteCache::new())
+}
+
+/// Translates reusing (and filling) a cache of route outcomes; the result is identical to
+/// [`translate`] as long as the cache was invalidated for every changed object (see [`crate::engine`]).
+pub fn translate_cached(
+    snapshot: &Snapshot,
+    opts: &Options,
+    cache: &mut RouteCache,
+) -> Translation {
     let mut out = Translation::default();
     let mut status: BTreeMap<ObjectKey, StatusBody> = BTreeMap::new();
 
@@ -80,22 +100,10 @@ pub fn translate(snapshot: &Snapshot, opts: &Options) -> Translation {
         if class.spec.controller_name != opts.controller_name {
             continue;
         }
-        let cb = ConditionBuilder {
-            generation: class.metadata.generation,
-            time: &opts.time,
-        };
         accepted_classes.insert(class.metadata.name.clone());
         status.insert(
             ObjectKey::new(Kind::GatewayClass, "", &class.metadata.name),
-            StatusBody::GatewayClass(GatewayClassStatus {
-                conditions: vec![cb.make(
-                    types::ACCEPTED,
-                    true,
-                    reasons::ACCEPTED,
-                    "Valid GatewayClass",
-                )],
-                supported_features: None,
-            }),
+            StatusBody::GatewayClass(gateways::class_status(class, &opts.time)),
         );
     }
 
@@ -106,15 +114,11 @@ pub fn translate(snapshot: &Snapshot, opts: &Options) -> Translation {
             continue;
         }
         let key = ObjectKey::new(Kind::Gateway, gw.metadata.ns(), &gw.metadata.name);
-        let cb = ConditionBuilder {
-            generation: gw.metadata.generation,
-            time: &opts.time,
-        };
         let mut ir = GatewayIr {
             gateway: Some(key.clone()),
             ..Default::default()
         };
-        let ls = listeners::build(snapshot, &key, &gw.spec.listeners, &cb, &mut ir.secrets);
+        let (ls, info) = gateways::listeners(snapshot, gw, &key, &opts.time, &mut ir.secrets);
         let n = ls.len();
         gateways.insert(
             key.clone(),
@@ -122,6 +126,7 @@ pub fn translate(snapshot: &Snapshot, opts: &Options) -> Translation {
                 gateway: gw,
                 key,
                 listeners: ls,
+                info,
                 ir,
                 http: vec![Vec::new(); n],
                 forwards: vec![Vec::new(); n],
@@ -144,6 +149,7 @@ pub fn translate(snapshot: &Snapshot, opts: &Options) -> Translation {
             view,
             &mut gateways,
             &mut out.diagnostics,
+            cache,
             |ctx| ctx.http(&r.spec),
         );
         if !st.parents.is_empty() {
@@ -164,6 +170,7 @@ pub fn translate(snapshot: &Snapshot, opts: &Options) -> Translation {
             view,
             &mut gateways,
             &mut out.diagnostics,
+            cache,
             |ctx| ctx.grpc(&r.spec),
         );
         if !st.parents.is_empty() {
@@ -184,6 +191,7 @@ pub fn translate(snapshot: &Snapshot, opts: &Options) -> Translation {
             view,
             &mut gateways,
             &mut out.diagnostics,
+            cache,
             |ctx| ctx.l4(&r.spec.rules, Caller::Tcp),
         );
         if !st.parents.is_empty() {
@@ -222,6 +230,7 @@ pub fn translate(snapshot: &Snapshot, opts: &Options) -> Translation {
                 view,
                 &mut gateways,
                 &mut out.diagnostics,
+                cache,
                 |ctx| ctx.l4(&spec.rules, caller),
             );
             if !st.parents.is_empty() {
@@ -233,72 +242,24 @@ pub fn translate(snapshot: &Snapshot, opts: &Options) -> Translation {
     // Assemble each Gateway's ports, and its status.
     for (key, mut g) in gateways {
         assemble(&mut g);
-        let cb = ConditionBuilder {
-            generation: g.gateway.metadata.generation,
-            time: &opts.time,
-        };
-        let ready = g.listeners.iter().filter(|l| l.ready).count();
-        let total = g.listeners.len();
-        let accepted = if ready == total || total == 0 {
-            cb.make(
-                types::ACCEPTED,
-                true,
-                reasons::ACCEPTED,
-                "The Gateway has been scheduled by Gatewright",
-            )
-        } else if ready == 0 {
-            cb.make(
-                types::ACCEPTED,
-                false,
-                reasons::LISTENERS_NOT_VALID,
-                "No listener is valid",
-            )
-        } else {
-            cb.make(
-                types::ACCEPTED,
-                true,
-                reasons::LISTENERS_NOT_VALID,
-                "Some listeners are invalid",
-            )
-        };
-        let programmed = if ready > 0 {
-            cb.make(
-                types::PROGRAMMED,
-                true,
-                reasons::PROGRAMMED,
-                "Configuration generated for the data plane",
-            )
-        } else {
-            cb.make(
-                types::PROGRAMMED,
-                false,
-                reasons::INVALID,
-                "No valid listener to program",
-            )
-        };
-        let gs = GatewayStatus {
-            addresses: opts
-                .address
-                .iter()
-                .map(|a| GatewayStatusAddress {
-                    type_: Some("IPAddress".into()),
-                    value: a.clone(),
-                })
-                .collect(),
-            conditions: vec![accepted, programmed],
-            listeners: g
-                .listeners
-                .iter()
-                .map(|l| ListenerStatus {
-                    name: l.name.clone(),
-                    supported_kinds: l.supported_kinds.clone(),
-                    attached_routes: l.attached,
-                    conditions: l.conditions.clone(),
-                })
-                .collect(),
-            attached_listener_sets: None,
-        };
-        status.insert(key.clone(), StatusBody::Gateway(gs));
+        let addresses = opts
+            .address
+            .iter()
+            .map(|a| GatewayStatusAddress {
+                type_: Some("IPAddress".into()),
+                value: a.clone(),
+            })
+            .collect();
+        for (k, st) in gateways::status(
+            g.gateway,
+            &key,
+            &g.listeners,
+            &g.info,
+            addresses,
+            &opts.time,
+        ) {
+            status.insert(k, st);
+        }
         out.gateways
             .insert(format!("{}/{}", key.namespace, key.name), g.ir);
     }
@@ -313,12 +274,14 @@ pub fn translate(snapshot: &Snapshot, opts: &Options) -> Translation {
 }
 
 /// Attaches one route to each Gateway its parentRefs name, building its rules once per Gateway.
+#[allow(clippy::too_many_arguments)]
 fn route_parents<'a>(
     snapshot: &Snapshot,
     opts: &Options,
     view: RouteView<'_>,
     gateways: &mut BTreeMap<ObjectKey, GatewayState<'a>>,
     diagnostics: &mut Vec<Diagnostic>,
+    cache: &mut RouteCache,
     mut build: impl FnMut(&mut RuleCtx<'_>) -> routes::RuleOutcome,
 ) -> RouteStatus {
     let cb = ConditionBuilder {
@@ -327,7 +290,7 @@ fn route_parents<'a>(
     };
     let route_ns = view.meta.ns();
     let mut st = RouteStatus::default();
-    let mut built: BTreeMap<ObjectKey, routes::RuleOutcome> = BTreeMap::new();
+    let mut outcome: Option<Arc<routes::RuleOutcome>> = None;
     let kind = view.key.kind;
     let uses_hostnames = matches!(kind, Kind::HttpRoute | Kind::GrpcRoute | Kind::TlsRoute);
     for parent in view.parent_refs {
@@ -354,15 +317,29 @@ fn route_parents<'a>(
             continue;
         };
         let attachment = routes::attach(snapshot, view, parent, &mut g.listeners, uses_hostnames);
-        let outcome = built.entry(gw_key.clone()).or_insert_with(|| {
-            let mut ctx = RuleCtx {
-                snapshot,
-                route: view,
-                clusters: &mut g.ir.clusters,
-            };
-            build(&mut ctx)
-        });
-        diagnostics.extend(outcome.warnings.iter().cloned());
+        // The rules depend on the route and its backends only: built once, shared by every parent.
+        let outcome = outcome
+            .get_or_insert_with(|| match cache.get(view.key) {
+                Some(o) => o,
+                None => {
+                    let mut ctx = RuleCtx {
+                        snapshot,
+                        route: view,
+                        clusters: BTreeMap::new(),
+                        deps: BTreeSet::new(),
+                    };
+                    let mut o = build(&mut ctx);
+                    o.clusters = ctx.clusters;
+                    o.deps = ctx.deps;
+                    cache.insert(view.key.clone(), o)
+                }
+            })
+            .clone();
+        for (name, c) in &outcome.clusters {
+            g.ir.clusters
+                .entry(name.clone())
+                .or_insert_with(|| c.clone());
+        }
         let mut accepted = attachment.accepted.clone();
         if accepted.0 {
             if let Some(u) = &outcome.unsupported {
@@ -392,6 +369,9 @@ fn route_parents<'a>(
             accepted,
             outcome.backend_error.as_ref().map_or(Ok(()), Err),
         ));
+    }
+    if let Some(o) = &outcome {
+        diagnostics.extend(o.warnings.iter().cloned());
     }
     st
 }

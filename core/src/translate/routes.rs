@@ -1,9 +1,10 @@
 //! Routes: attachment to listeners (parentRefs, allowedRoutes, hostnames) and rules into the IR.
 
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::backends::{self, BackendError, Caller};
+use super::cache::Dep;
 use super::duration::parse_ms;
 use super::hostnames;
 use super::ir::*;
@@ -48,9 +49,14 @@ pub fn attach(
     let candidates: Vec<usize> = (0..listeners.len())
         .filter(|&i| {
             let l = &listeners[i];
+            // A Gateway parent means its own listeners; a ListenerSet parent, that set's.
             let by_parent = match parent.kind() {
-                "ListenerSet" => l.owner.kind == Kind::ListenerSet && l.owner.name == parent.name,
-                _ => true,
+                "ListenerSet" => {
+                    l.owner.kind == Kind::ListenerSet
+                        && l.owner.name == parent.name
+                        && l.owner.namespace == parent.ns(route_ns)
+                }
+                _ => l.owner.kind == Kind::Gateway,
             };
             by_parent
                 && parent.section_name.as_deref().is_none_or(|s| s == l.name)
@@ -132,6 +138,10 @@ pub struct RuleOutcome {
     pub warnings: Vec<Diagnostic>,
     /// TCP/UDP/TLS forward targets.
     pub forward: Vec<(String, u32)>,
+    /// Clusters the routes and forwards refer to.
+    pub clusters: BTreeMap<String, ClusterIr>,
+    /// Objects the outcome was computed from.
+    pub deps: BTreeSet<Dep>,
 }
 
 impl RuleOutcome {
@@ -211,8 +221,10 @@ pub struct RuleCtx<'a> {
     pub snapshot: &'a Snapshot,
     /// The route.
     pub route: RouteView<'a>,
-    /// The Gateway's clusters.
-    pub clusters: &'a mut BTreeMap<String, ClusterIr>,
+    /// Clusters the route's backends resolved to.
+    pub clusters: BTreeMap<String, ClusterIr>,
+    /// Objects read while building, for the incremental cache.
+    pub deps: BTreeSet<Dep>,
 }
 
 impl RuleCtx<'_> {
@@ -227,7 +239,8 @@ impl RuleCtx<'_> {
             self.route.meta.ns(),
             bref,
             caller,
-            self.clusters,
+            &mut self.clusters,
+            &mut self.deps,
         )
     }
 

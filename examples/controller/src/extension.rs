@@ -1,9 +1,3 @@
-//! The extension hook: post-process a Gateway's generated Envoy resources without forking the engine.
+//! The extension hook of the core, re-exported: `serve` applies it to every Gateway's resources.
 
-use gatewright::xds::GatewayResources;
-
-/// Called with every Gateway's resources before they are served, like Envoy Gateway's extension hooks.
-pub trait Extension: Send + Sync {
-    /// Edit `resources` of Gateway `gateway` (`namespace/name`) in place.
-    fn post_process(&self, gateway: &str, resources: &mut GatewayResources);
-}
+pub use gatewright::extension::{Chain, Extension};

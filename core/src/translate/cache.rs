@@ -1,0 +1,138 @@
+//! Incremental translation: each route's rules are built once and cached with the objects
+//! they read; a change invalidates exactly the routes that depend on the changed object.
+//!
+//! A route's rule outcome depends only on the route and its backends (never on the Gateway
+//! it attaches to), so it is shared by every parent. Attachment and per-Gateway assembly are
+//! recomputed, which is linear and cheap next to resolving backends.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use super::backends::SERVICE_NAME_LABEL;
+use super::routes::RuleOutcome;
+use crate::model::{Kind, Object, ObjectKey};
+
+/// Something a route's outcome was computed from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dep {
+    /// The route object itself.
+    Route(ObjectKey),
+    /// A Service (and its EndpointSlices), by namespace and name.
+    Service(String, String),
+    /// Any ReferenceGrant in a namespace.
+    GrantsIn(String),
+    /// Any BackendTLSPolicy or ConfigMap in a namespace.
+    PoliciesIn(String),
+}
+
+impl Dep {
+    /// What an object, before or after a change, may have been read as.
+    pub fn of(object: &Object) -> Vec<Dep> {
+        let m = object.metadata();
+        let ns = m.ns().to_string();
+        match object {
+            Object::HttpRoute(_)
+            | Object::GrpcRoute(_)
+            | Object::TlsRoute(_)
+            | Object::TcpRoute(_)
+            | Object::UdpRoute(_) => {
+                vec![Dep::Route(object.key())]
+            }
+            Object::Service(_) => vec![Dep::Service(ns, m.name.clone())],
+            Object::EndpointSlice(_) => m
+                .labels
+                .get(SERVICE_NAME_LABEL)
+                .map(|s| vec![Dep::Service(ns, s.clone())])
+                .unwrap_or_default(),
+            Object::ReferenceGrant(_) => vec![Dep::GrantsIn(ns)],
+            Object::BackendTlsPolicy(_) | Object::ConfigMap(_) => vec![Dep::PoliciesIn(ns)],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Route outcomes and the reverse index from dependencies to routes.
+#[derive(Debug, Default, Clone)]
+pub struct RouteCache {
+    outcomes: HashMap<ObjectKey, Arc<RuleOutcome>>,
+    index: BTreeMap<Dep, BTreeSet<ObjectKey>>,
+    /// Outcomes computed (misses) since the cache was made, for tests and metrics.
+    pub built: u64,
+}
+
+impl RouteCache {
+    /// An empty cache: the next translation is a full one.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The cached outcome of a route.
+    pub fn get(&self, route: &ObjectKey) -> Option<Arc<RuleOutcome>> {
+        self.outcomes.get(route).cloned()
+    }
+
+    /// Stores a freshly built outcome with its dependencies.
+    pub fn insert(&mut self, route: ObjectKey, outcome: RuleOutcome) -> Arc<RuleOutcome> {
+        self.built += 1;
+        self.index
+            .entry(Dep::Route(route.clone()))
+            .or_default()
+            .insert(route.clone());
+        for d in &outcome.deps {
+            self.index
+                .entry(d.clone())
+                .or_default()
+                .insert(route.clone());
+        }
+        let o = Arc::new(outcome);
+        self.outcomes.insert(route, o.clone());
+        o
+    }
+
+    /// Forgets every outcome that read `dep`.
+    pub fn invalidate(&mut self, dep: &Dep) {
+        let Some(routes) = self.index.remove(dep) else {
+            return;
+        };
+        for r in routes {
+            // Unlink the route from its other dependencies, so they do not invalidate it later.
+            if let Some(o) = self.outcomes.remove(&r) {
+                for d in o.deps.iter().chain(std::iter::once(&Dep::Route(r.clone()))) {
+                    if let Some(set) = self.index.get_mut(d) {
+                        set.remove(&r);
+                        if set.is_empty() {
+                            self.index.remove(d);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Forgets what a changed object may have influenced (call with the old and the new object).
+    pub fn invalidate_object(&mut self, object: &Object) {
+        for d in Dep::of(object) {
+            self.invalidate(&d);
+        }
+    }
+
+    /// Forgets a deleted object given only its key (a route; other kinds need the object).
+    pub fn invalidate_key(&mut self, key: &ObjectKey) {
+        if matches!(
+            key.kind,
+            Kind::HttpRoute | Kind::GrpcRoute | Kind::TlsRoute | Kind::TcpRoute | Kind::UdpRoute
+        ) {
+            self.invalidate(&Dep::Route(key.clone()));
+        }
+    }
+
+    /// Number of cached outcomes.
+    pub fn len(&self) -> usize {
+        self.outcomes.len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.outcomes.is_empty()
+    }
+}
