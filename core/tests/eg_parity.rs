@@ -112,7 +112,8 @@ fn load_object(kind: Kind, mut object: Value, file: &str) -> Vec<Loaded> {
         let Some(e) = errors.first() else {
             return result.objects;
         };
-        let scalar = e.message.starts_with("invalid type:") && e.message.ends_with("expected a string");
+        let scalar =
+            e.message.starts_with("invalid type:") && e.message.ends_with("expected a string");
         if !(scalar && stringify(&mut object, &e.path)) {
             panic!("{file}: {errors:?}");
         }
@@ -233,9 +234,7 @@ fn compare_conditions(what: &str, eg: &Value, ours: &Value, extra: Extra) -> Res
         match ours.get(t) {
             None => return Err(format!("{what}: missing condition {t}={s}/{r}")),
             Some((os, or)) if (os, or) != (s, r) => {
-                return Err(format!(
-                    "{what}: condition {t}: EG {s}/{r}, ours {os}/{or}"
-                ))
+                return Err(format!("{what}: condition {t}: EG {s}/{r}, ours {os}/{or}"))
             }
             _ => {}
         }
@@ -321,7 +320,10 @@ fn parent_key(p: &Value, route_ns: &str) -> String {
         s("namespace", route_ns),
         s("name", ""),
         s("sectionName", ""),
-        p["port"].as_i64().map(|p| p.to_string()).unwrap_or_default()
+        p["port"]
+            .as_i64()
+            .map(|p| p.to_string())
+            .unwrap_or_default()
     )
 }
 
@@ -402,6 +404,12 @@ fn run_case(case: &str) -> Result<(), String> {
             Some(((key.kind, key.namespace, key.name), v))
         })
         .collect();
+    if std::env::var("EG_CASE").is_ok_and(|c| c == case) {
+        // Debugging aid: EG_CASE=<case> prints our status of that case.
+        for (id, v) in &ours {
+            println!("ours {}/{}/{}: {v}", id.0, id.1, id.2);
+        }
+    }
     let out = read_yaml(&eg_dir().join(format!("testdata/gatewayapi/{case}.out.yaml")));
     let mut seen = BTreeSet::new();
     for (key, value) in out.as_object().into_iter().flatten() {

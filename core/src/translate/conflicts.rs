@@ -82,54 +82,84 @@ fn gateway_conflicts(ls: &mut [ListenerCtx], own: &[usize], time: &str) {
 }
 
 /// ListenerSet listeners against everything of higher precedence, and within their own set.
+///
+/// Protocols are settled first: against earlier listeners, then within each set (where both
+/// sides lose). A listener that lost on protocol does not hold its port; one that lost on
+/// hostname still holds its hostname (as Envoy Gateway decides).
 fn listener_set_conflicts(ls: &mut [ListenerCtx], time: &str) {
-    let n = ls.len();
-    let mut marks: Vec<(usize, &str)> = Vec::new();
-    for i in 0..n {
-        let l = &ls[i];
-        if !l.from_listener_set() || !l.spec_valid {
+    let candidates: Vec<usize> = (0..ls.len())
+        .filter(|&i| ls[i].from_listener_set() && ls[i].spec_valid && ls[i].protocol.is_some())
+        .collect();
+    for &i in &candidates {
+        let earlier: Vec<usize> = (0..i).filter(|&j| ls[j].owner != ls[i].owner).collect();
+        if earlier
+            .iter()
+            .any(|&j| clash(ls, i, j) == Some(reasons::PROTOCOL_CONFLICT))
+        {
+            mark(&mut ls[i], reasons::PROTOCOL_CONFLICT, time);
+        }
+    }
+    let within: Vec<usize> = candidates
+        .iter()
+        .copied()
+        .filter(|&i| !ls[i].conflicted())
+        .filter(|&i| {
+            (0..ls.len()).any(|j| {
+                j != i
+                    && ls[j].owner == ls[i].owner
+                    && clash(ls, i, j) == Some(reasons::PROTOCOL_CONFLICT)
+            })
+        })
+        .collect();
+    for i in within {
+        mark(&mut ls[i], reasons::PROTOCOL_CONFLICT, time);
+    }
+    for &i in &candidates {
+        if ls[i].conflicted() {
             continue;
         }
-        let Some(p) = l.protocol else { continue };
-        let clashes = |j: usize, check_hostname: bool| -> Option<&'static str> {
-            let o = &ls[j];
-            if j == i || !o.spec_valid || o.port != l.port {
-                return None;
-            }
-            let q = o.protocol?;
-            if p == Protocol::Udp || q == Protocol::Udp {
-                return (p == q && check_hostname).then_some(reasons::HOSTNAME_CONFLICT);
-            }
-            if p.family() != q.family() {
-                return Some(reasons::PROTOCOL_CONFLICT);
-            }
-            (check_hostname && o.hostname == l.hostname).then_some(reasons::HOSTNAME_CONFLICT)
-        };
-        // Earlier listeners: the Gateway's, and earlier ListenerSets'.
-        let earlier = (0..i).filter(|&j| ls[j].owner != l.owner);
-        let same_set = (0..n).filter(|&j| j != i && ls[j].owner == l.owner);
-        let all: Vec<usize> = earlier.chain(same_set).collect();
-        let protocol = all.iter().find_map(|&j| {
-            clashes(j, false).filter(|r| *r == reasons::PROTOCOL_CONFLICT)
+        let hostname = (0..ls.len()).any(|j| {
+            j != i
+                && (j < i || ls[j].owner == ls[i].owner)
+                && clash(ls, i, j) == Some(reasons::HOSTNAME_CONFLICT)
         });
-        let reason = protocol.or_else(|| all.iter().find_map(|&j| clashes(j, true)));
-        if let Some(r) = reason {
-            marks.push((i, r));
+        if hostname {
+            mark(&mut ls[i], reasons::HOSTNAME_CONFLICT, time);
         }
     }
-    for (i, reason) in marks {
-        mark(&mut ls[i], reason, time);
+}
+
+/// How listener `i` clashes with listener `j` on the same port, if it does; a listener that
+/// lost on protocol holds nothing.
+fn clash(ls: &[ListenerCtx], i: usize, j: usize) -> Option<&'static str> {
+    let (l, o) = (&ls[i], &ls[j]);
+    if !o.spec_valid || o.port != l.port {
+        return None;
     }
+    let lost_protocol = o
+        .condition(types::CONFLICTED)
+        .is_some_and(|c| c.reason == reasons::PROTOCOL_CONFLICT);
+    let (p, q) = (l.protocol?, o.protocol?);
+    if lost_protocol {
+        return None;
+    }
+    if p == Protocol::Udp || q == Protocol::Udp {
+        return (p == q).then_some(reasons::HOSTNAME_CONFLICT);
+    }
+    if p.family() != q.family() {
+        return Some(reasons::PROTOCOL_CONFLICT);
+    }
+    (o.hostname == l.hostname).then_some(reasons::HOSTNAME_CONFLICT)
 }
 
 /// Sets `OverlappingTLSConfig` on HTTPS listeners of one port whose hostnames, or whose
 /// certificates' DNS names, overlap (certificates win when both do, as the spec asks).
 ///
-/// As in Envoy Gateway, a listener already found overlapping is not compared again, and a
+/// Only programmed listeners count. As in Envoy Gateway, a listener already found overlapping is not compared again, and a
 /// listener without hostname overlaps every other.
 pub fn overlapping_tls(listeners: &mut [ListenerCtx], time: &str) {
     let https: Vec<usize> = (0..listeners.len())
-        .filter(|&i| listeners[i].protocol == Some(Protocol::Https))
+        .filter(|&i| listeners[i].protocol == Some(Protocol::Https) && listeners[i].ready)
         .collect();
     let hosts = |i: usize| listeners[i].hostname.clone();
     let by_hostname = pair(&https, |a, b| {
@@ -192,7 +222,11 @@ fn pair(list: &[usize], overlaps: impl Fn(usize, usize) -> bool) -> Vec<usize> {
 /// Whether two hostnames (None: any) can match the same name; `*.` covers exactly one label.
 fn overlap(a: Option<&str>, b: Option<&str>) -> bool {
     match (a, b) {
-        (Some(a), Some(b)) => a == b || hostnames::wildcard_covers_label(a, b) || hostnames::wildcard_covers_label(b, a),
+        (Some(a), Some(b)) => {
+            a == b
+                || hostnames::wildcard_covers_label(a, b)
+                || hostnames::wildcard_covers_label(b, a)
+        }
         _ => true,
     }
 }
