@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use gatewright::engine::Change;
 use gatewright::load::{files, LoadResult, Loaded};
+use gatewright::provider::Provider;
 use gatewright::{Diagnostic, Snapshot};
 
 /// Manifests per file. A file that fails to parse keeps its last good objects.
@@ -12,6 +14,7 @@ pub struct FileProvider {
     root: PathBuf,
     good: BTreeMap<PathBuf, Vec<Loaded>>,
     problems: BTreeMap<PathBuf, Vec<Diagnostic>>,
+    pending: Vec<Change>,
 }
 
 /// The directory under the config dir that holds status; never read as input.
@@ -48,8 +51,10 @@ impl FileProvider {
             .cloned()
             .collect();
         for p in gone {
-            self.good.remove(&p);
             self.problems.remove(&p);
+            if let Some(old) = self.good.remove(&p) {
+                self.diff(old, Vec::new());
+            }
             changed = true;
         }
         for p in list {
@@ -62,7 +67,13 @@ impl FileProvider {
     pub fn reload(&mut self, path: &Path) -> bool {
         if !path.exists() {
             self.problems.remove(path);
-            return self.good.remove(path).is_some();
+            return match self.good.remove(path) {
+                Some(old) => {
+                    self.diff(old, Vec::new());
+                    true
+                }
+                None => false,
+            };
         }
         let result: LoadResult = match files::load_file(path) {
             Ok(r) => r,
@@ -85,8 +96,40 @@ impl FileProvider {
         } else {
             self.problems.insert(path.to_path_buf(), errors);
         }
-        let old = self.good.insert(path.to_path_buf(), result.objects.clone());
-        old.as_ref() != Some(&result.objects)
+        let old = self
+            .good
+            .insert(path.to_path_buf(), result.objects.clone())
+            .unwrap_or_default();
+        if old == result.objects {
+            return false;
+        }
+        self.diff(old, result.objects);
+        true
+    }
+
+    /// Queues the changes between a file's old and new objects. A key deleted here but still
+    /// defined by another file is re-upserted from there.
+    fn diff(&mut self, old: Vec<Loaded>, new: Vec<Loaded>) {
+        let new_keys: std::collections::BTreeSet<_> = new.iter().map(|l| l.object.key()).collect();
+        for o in old {
+            let key = o.object.key();
+            if new_keys.contains(&key) {
+                continue;
+            }
+            let elsewhere = self
+                .good
+                .values()
+                .flatten()
+                .find(|l| l.object.key() == key)
+                .cloned();
+            self.pending.push(match elsewhere {
+                Some(l) => Change::Upsert(l.object, Some(l.source)),
+                None => Change::Delete(key),
+            });
+        }
+        for l in new {
+            self.pending.push(Change::Upsert(l.object, Some(l.source)));
+        }
     }
 
     /// The snapshot of every good object.
@@ -97,5 +140,11 @@ impl FileProvider {
     /// Problems found in files (errors keep the file's last good contents).
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         self.problems.values().flatten().cloned().collect()
+    }
+}
+
+impl Provider for FileProvider {
+    fn changes(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.pending)
     }
 }

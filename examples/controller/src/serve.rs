@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use gatewright::status::conditions::{reasons, set_condition, types};
 use gatewright::status::{StatusBody, StatusObject};
 use gatewright::xds::{self, Delivery};
+use gatewright::provider::Provider;
 use gatewright::{Diagnostic, Options};
 use notify::Watcher;
 use tokio::sync::mpsc;
@@ -74,6 +75,7 @@ pub enum ServeError {
 /// What we know about one Gateway's proxy.
 #[derive(Default)]
 struct Track {
+    ir: Option<gatewright::translate::ir::GatewayIr>,
     snapshot: Arc<GatewaySnapshot>,
     changed_at: BTreeMap<&'static str, u64>,
     acked: BTreeMap<String, u64>,
@@ -184,6 +186,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     });
     let pids = envoys.pids();
     let mut ctl = Controller {
+        engine: gatewright::engine::Engine::new(Options::default()),
         pids,
         opts: opts.clone(),
         xds,
@@ -195,7 +198,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         written: BTreeMap::new(),
         status_dir: config_dir.join(STATUS_DIR),
     };
-    ctl.rebuild(&provider, &mut envoys).await;
+    ctl.rebuild(&mut provider, &mut envoys).await;
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|source| ServeError::Bind {
@@ -226,7 +229,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
                     changed = provider.reload_all();
                 }
                 if changed || any_input {
-                    ctl.rebuild(&provider, &mut envoys).await;
+                    ctl.rebuild(&mut provider, &mut envoys).await;
                 }
             }
             Some(ev) = xds_events.recv() => {
@@ -245,6 +248,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
 }
 
 struct Controller {
+    engine: gatewright::engine::Engine,
     pids: crate::envoy::Pids,
     opts: ServeOptions,
     xds: XdsServer,
@@ -262,30 +266,40 @@ fn now() -> String {
 }
 
 impl Controller {
-    async fn rebuild(&mut self, provider: &FileProvider, envoys: &mut EnvoyManager) {
+    async fn rebuild(&mut self, provider: &mut FileProvider, envoys: &mut EnvoyManager) {
         let started = Instant::now();
-        let snapshot = provider.snapshot();
-        let translation = gatewright::translate(
-            &snapshot,
-            &Options {
+        for change in provider.changes() {
+            self.engine.apply(change);
+        }
+        self.engine.set_options(Options {
                 controller_name: self.opts.controller_name.clone(),
                 time: now(),
                 address: Some(if self.opts.listen_address == "0.0.0.0" {
                     "127.0.0.1".to_string()
                 } else {
                     self.opts.listen_address.clone()
-                }),
-            },
-        );
+            }),
+        });
+        let translation = self.engine.translate();
+        let objects = self.engine.snapshot().len();
         let mut snaps = Snapshots::new();
         self.generation += 1;
         let mut wanted = Vec::new();
         for (gw, ir) in &translation.gateways {
+            let track = self.tracks.entry(gw.clone()).or_default();
+            if !ir.ports.is_empty() {
+                wanted.push(gw.clone());
+            }
+            if track.ir.as_ref() == Some(ir) {
+                // Nothing this Gateway serves changed: no re-encoding, nothing to push.
+                snaps.insert(gw.clone(), track.snapshot.clone());
+                continue;
+            }
+            track.ir = Some(ir.clone());
             let mut resources = xds::build(ir, Delivery::Ads, &self.opts.listen_address);
             if let Some(ext) = &self.opts.extension {
                 ext.post_process(gw, &mut resources);
             }
-            let track = self.tracks.entry(gw.clone()).or_default();
             let candidate = GatewaySnapshot::from_resources(self.generation, &resources);
             if track.snapshot.resources.is_empty() && track.changed_at.is_empty()
                 || !track.snapshot.same_content(&candidate)
@@ -298,9 +312,6 @@ impl Controller {
                 track.snapshot = Arc::new(candidate);
             }
             snaps.insert(gw.clone(), track.snapshot.clone());
-            if !ir.ports.is_empty() {
-                wanted.push(gw.clone());
-            }
         }
         self.tracks
             .retain(|g, _| translation.gateways.contains_key(g));
@@ -314,7 +325,7 @@ impl Controller {
             .observe(started.elapsed().as_secs_f64());
         tracing::info!(
             gateways = translation.gateways.len(),
-            objects = snapshot.len(),
+            objects,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "translated"
         );
