@@ -18,6 +18,11 @@ pub struct BackendError {
     pub message: String,
 }
 
+/// Envoy Gateway's ResolvedRefs reason for a backendRef to a Service without a port.
+pub const PORT_NOT_SPECIFIED: &str = "PortNotSpecified";
+/// Envoy Gateway's ResolvedRefs reason for a Service port that does not exist (for this protocol).
+pub const PORT_NOT_FOUND: &str = "PortNotFound";
+
 /// The label that ties an EndpointSlice to its Service.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 
@@ -75,39 +80,37 @@ pub fn resolve(
             ),
         });
     }
-    let Some(service) = snapshot.service(ns, &bref.name) else {
-        return Err(BackendError {
-            reason: reasons::BACKEND_NOT_FOUND,
-            message: format!("Service {ns}/{} not found", bref.name),
-        });
-    };
+    // Envoy Gateway's reasons for a missing or unusable port (the spec lists none for it).
     let Some(port) = bref.port else {
         return Err(BackendError {
-            reason: reasons::BACKEND_NOT_FOUND,
+            reason: PORT_NOT_SPECIFIED,
             message: format!(
                 "backendRef to Service {ns}/{} must specify a port",
                 bref.name
             ),
         });
     };
-    let Some(sport) = service.spec.ports.iter().find(|p| p.port == port) else {
+    let Some(service) = snapshot.service(ns, &bref.name) else {
         return Err(BackendError {
             reason: reasons::BACKEND_NOT_FOUND,
-            message: format!("Service {ns}/{} has no port {port}", bref.name),
+            message: format!("Service {ns}/{} not found", bref.name),
         });
     };
-    let wants_udp = caller == Caller::Udp;
-    let is_udp = sport.protocol.as_deref() == Some("UDP");
-    if wants_udp != is_udp {
+    let wanted = if caller == Caller::Udp { "UDP" } else { "TCP" };
+    let Some(sport) = service
+        .spec
+        .ports
+        .iter()
+        .find(|p| p.port == port && p.protocol.as_deref().unwrap_or("TCP") == wanted)
+    else {
         return Err(BackendError {
-            reason: reasons::UNSUPPORTED_APP_PROTOCOL,
+            reason: PORT_NOT_FOUND,
             message: format!(
-                "Service {ns}/{} port {port} uses protocol {}, not usable from this route kind",
-                bref.name,
-                sport.protocol.as_deref().unwrap_or("TCP")
+                "{wanted} port {port} not found on Service {ns}/{}",
+                bref.name
             ),
         });
-    }
+    };
     let h2c = caller == Caller::Grpc
         || matches!(
             sport.app_protocol.as_deref(),

@@ -292,9 +292,14 @@ mod tests {
     #[test]
     fn rejects_text_that_is_not_a_certificate() {
         assert!(parse_chain("foo").is_err());
-        assert!(parse_chain("-----BEGIN CERTIFICATE-----\nZm9v\n-----END CERTIFICATE-----\n").is_err());
+        assert!(
+            parse_chain("-----BEGIN CERTIFICATE-----\nZm9v\n-----END CERTIFICATE-----\n").is_err()
+        );
         assert!(parse_key("bar").is_err());
-        assert!(parse_key("-----BEGIN FOO PRIVATE KEY-----\nZm9v\n-----END FOO PRIVATE KEY-----").is_err());
+        assert!(
+            parse_key("-----BEGIN FOO PRIVATE KEY-----\nZm9v\n-----END FOO PRIVATE KEY-----")
+                .is_err()
+        );
     }
 
     #[test]

@@ -22,7 +22,12 @@ pub fn class_status(class: &GatewayClass, time: &str) -> GatewayClassStatus {
     };
     GatewayClassStatus {
         conditions: vec![
-            cb.make(types::ACCEPTED, true, reasons::ACCEPTED, "Valid GatewayClass"),
+            cb.make(
+                types::ACCEPTED,
+                true,
+                reasons::ACCEPTED,
+                "Valid GatewayClass",
+            ),
             cb.make(
                 types::SUPPORTED_VERSION,
                 true,
@@ -101,13 +106,12 @@ fn gateway_problems(snapshot: &Snapshot, gw: &Gateway, time: &str) -> Vec<Condit
         time,
     };
     let mut out = Vec::new();
-    if let Some(a) = gw
-        .spec
-        .addresses
-        .iter()
-        .flatten()
-        .find(|a| !matches!(a.type_.as_deref().unwrap_or("IPAddress"), "IPAddress" | "Hostname"))
-    {
+    if let Some(a) = gw.spec.addresses.iter().flatten().find(|a| {
+        !matches!(
+            a.type_.as_deref().unwrap_or("IPAddress"),
+            "IPAddress" | "Hostname"
+        )
+    }) {
         out.push(cb.make(
             types::ACCEPTED,
             false,
@@ -143,7 +147,11 @@ fn client_certificate(
     if !r.group().is_empty() || r.kind() != "Secret" {
         return Err((
             INVALID_CLIENT_CERTIFICATE_REF,
-            format!("clientCertificateRef must be a core Secret, not {}/{}", r.group(), r.kind()),
+            format!(
+                "clientCertificateRef must be a core Secret, not {}/{}",
+                r.group(),
+                r.kind()
+            ),
         ));
     }
     if !refgrant::allowed(
@@ -167,7 +175,12 @@ fn client_certificate(
     })?;
     listeners::parse_tls_secret(secret)
         .map(|_| ())
-        .map_err(|m| (INVALID_CLIENT_CERTIFICATE_REF, format!("Secret {ns}/{}: {m}", r.name)))
+        .map_err(|m| {
+            (
+                INVALID_CLIENT_CERTIFICATE_REF,
+                format!("Secret {ns}/{}: {m}", r.name),
+            )
+        })
 }
 
 /// The status of a Gateway and of every ListenerSet naming it.
@@ -196,7 +209,12 @@ pub fn status(
                 "The Gateway has been scheduled by Gatewright",
             )
         } else if ready == 0 {
-            cb.make(types::ACCEPTED, false, reasons::LISTENERS_NOT_VALID, "No listener is valid")
+            cb.make(
+                types::ACCEPTED,
+                false,
+                reasons::LISTENERS_NOT_VALID,
+                "No listener is valid",
+            )
         } else {
             cb.make(
                 types::ACCEPTED,
@@ -214,7 +232,12 @@ pub fn status(
             "Configuration generated for the data plane",
         )
     } else {
-        cb.make(types::PROGRAMMED, false, reasons::INVALID, "No valid listener to program")
+        cb.make(
+            types::PROGRAMMED,
+            false,
+            reasons::INVALID,
+            "No valid listener to program",
+        )
     });
     let mut out = vec![(
         key.clone(),

@@ -147,7 +147,10 @@ impl ListenerCtx {
             generation: self.generation,
             time,
         };
-        set_condition(&mut self.conditions, cb.make(type_, status, reason, message));
+        set_condition(
+            &mut self.conditions,
+            cb.make(type_, status, reason, message),
+        );
     }
 
     /// A condition by type.
@@ -227,7 +230,10 @@ pub fn validate(
             types::PROGRAMMED,
             false,
             reasons::INVALID,
-            &format!("Listener must not have TLS set when protocol is {}", l.protocol),
+            &format!(
+                "Listener must not have TLS set when protocol is {}",
+                l.protocol
+            ),
         ),
         Some(Protocol::Https | Protocol::Tls) if tls.is_none() => ctx.set(
             time,
@@ -365,7 +371,10 @@ fn resolve_certificates(
     let mut errors: Vec<(&'static str, String)> = Vec::new();
     let mut valid = Vec::new();
     for r in refs {
-        let ns = r.namespace.clone().unwrap_or_else(|| owner.namespace.clone());
+        let ns = r
+            .namespace
+            .clone()
+            .unwrap_or_else(|| owner.namespace.clone());
         let result = if !r.group().is_empty() || r.kind() != "Secret" {
             Err((
                 reasons::INVALID_CERTIFICATE_REF,
@@ -394,8 +403,12 @@ fn resolve_certificates(
                     reasons::INVALID_CERTIFICATE_REF,
                     format!("Secret {ns}/{} does not exist", r.name),
                 )),
-                Some(secret) => parse_tls_secret(secret)
-                    .map_err(|m| (reasons::INVALID_CERTIFICATE_REF, format!("Secret {ns}/{}: {m}", r.name))),
+                Some(secret) => parse_tls_secret(secret).map_err(|m| {
+                    (
+                        reasons::INVALID_CERTIFICATE_REF,
+                        format!("Secret {ns}/{}: {m}", r.name),
+                    )
+                }),
             }
         };
         match result {
@@ -484,8 +497,16 @@ pub fn finish(l: &mut ListenerCtx, time: &str) {
     } else {
         reasons::INVALID
     };
-    if l.conditions.is_empty() || (only_refs && l.conditions[0].reason == PARTIALLY_INVALID_CERTIFICATE_REF) {
-        l.set(time, types::ACCEPTED, true, reasons::ACCEPTED, "Listener has been successfully translated");
+    if l.conditions.is_empty()
+        || (only_refs && l.conditions[0].reason == PARTIALLY_INVALID_CERTIFICATE_REF)
+    {
+        l.set(
+            time,
+            types::ACCEPTED,
+            true,
+            reasons::ACCEPTED,
+            "Listener has been successfully translated",
+        );
         l.set(
             time,
             types::PROGRAMMED,
@@ -503,7 +524,13 @@ pub fn finish(l: &mut ListenerCtx, time: &str) {
             );
         }
         if l.from_listener_set() {
-            l.set(time, types::CONFLICTED, false, reasons::NO_CONFLICTS, "No conflicts detected");
+            l.set(
+                time,
+                types::CONFLICTED,
+                false,
+                reasons::NO_CONFLICTS,
+                "No conflicts detected",
+            );
         }
         l.ready = true;
         return;
@@ -511,7 +538,13 @@ pub fn finish(l: &mut ListenerCtx, time: &str) {
     l.ready = false;
     if only_refs && l.conditions[0].reason == reasons::INVALID_CERTIFICATE_REF {
         // Semantically valid, but it cannot serve traffic without a certificate.
-        l.set(time, types::ACCEPTED, true, reasons::ACCEPTED, "Listener has been successfully translated");
+        l.set(
+            time,
+            types::ACCEPTED,
+            true,
+            reasons::ACCEPTED,
+            "Listener has been successfully translated",
+        );
         l.set(
             time,
             types::PROGRAMMED,
@@ -527,8 +560,20 @@ pub fn finish(l: &mut ListenerCtx, time: &str) {
             .condition(types::CONFLICTED)
             .map(|c| c.reason.clone())
             .unwrap_or_default();
-        l.set(time, types::ACCEPTED, false, &reason, "Listener conflicts with another listener");
-        l.set(time, types::PROGRAMMED, false, &reason, "Listener conflicts with another listener");
+        l.set(
+            time,
+            types::ACCEPTED,
+            false,
+            &reason,
+            "Listener conflicts with another listener",
+        );
+        l.set(
+            time,
+            types::PROGRAMMED,
+            false,
+            &reason,
+            "Listener conflicts with another listener",
+        );
     }
     if l.condition(types::PROGRAMMED).is_none() {
         l.set(

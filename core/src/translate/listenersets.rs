@@ -95,7 +95,12 @@ pub fn status(ls: &ListenerSet, listeners: &[&ListenerCtx], time: &str) -> Liste
         .filter(|l| is_true(l, types::ACCEPTED))
         .count();
     let accepted = if accepted == listeners.len() {
-        cb.make(types::ACCEPTED, true, reasons::ACCEPTED, "All listeners are accepted")
+        cb.make(
+            types::ACCEPTED,
+            true,
+            reasons::ACCEPTED,
+            "All listeners are accepted",
+        )
     } else if accepted > 0 {
         cb.make(
             types::ACCEPTED,
@@ -112,7 +117,12 @@ pub fn status(ls: &ListenerSet, listeners: &[&ListenerCtx], time: &str) -> Liste
         )
     };
     let programmed = if listeners.iter().any(|l| is_true(l, types::PROGRAMMED)) {
-        cb.make(types::PROGRAMMED, true, reasons::PROGRAMMED, "Listeners are programmed")
+        cb.make(
+            types::PROGRAMMED,
+            true,
+            reasons::PROGRAMMED,
+            "Listeners are programmed",
+        )
     } else {
         cb.make(
             types::PROGRAMMED,
@@ -123,6 +133,9 @@ pub fn status(ls: &ListenerSet, listeners: &[&ListenerCtx], time: &str) -> Liste
     };
     ListenerSetStatus {
         conditions: vec![accepted, programmed],
-        listeners: listeners.iter().map(|l| super::listeners::status(l)).collect(),
+        listeners: listeners
+            .iter()
+            .map(|l| super::listeners::status(l))
+            .collect(),
     }
 }

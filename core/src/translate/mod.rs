@@ -8,6 +8,7 @@ pub mod cache;
 pub mod certs;
 pub mod conflicts;
 pub mod duration;
+pub mod filters;
 pub mod gateways;
 pub mod hostnames;
 pub mod ir;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 use crate::diagnostic::Diagnostic;
 use crate::model::*;
 use crate::snapshot::Snapshot;
-use crate::status::conditions::{reasons, ConditionBuilder};
+use crate::status::conditions::{reasons, types, ConditionBuilder};
 use crate::status::{StatusBody, StatusObject};
 use backends::Caller;
 use cache::RouteCache;
@@ -341,9 +342,15 @@ fn route_parents<'a>(
                 .or_insert_with(|| c.clone());
         }
         let mut accepted = attachment.accepted.clone();
+        let mut partially_invalid = None;
         if accepted.0 {
+            // No rule can be served: not Accepted; only some: PartiallyInvalid (as Envoy Gateway).
             if let Some(u) = &outcome.unsupported {
-                accepted = (false, reasons::UNSUPPORTED_VALUE, u.clone());
+                if outcome.invalid_rules >= outcome.rules {
+                    accepted = (false, reasons::UNSUPPORTED_VALUE, u.clone());
+                } else {
+                    partially_invalid = Some(u.clone());
+                }
             }
             for (li, hosts) in &attachment.listeners {
                 if !g.listeners[*li].ready {
@@ -362,13 +369,22 @@ fn route_parents<'a>(
                 }
             }
         }
-        st.parents.push(routes::parent_status(
+        let mut ps = routes::parent_status(
             parent,
             &opts.controller_name,
             &cb,
             accepted,
             outcome.backend_error.as_ref().map_or(Ok(()), Err),
-        ));
+        );
+        if let Some(u) = partially_invalid {
+            ps.conditions.push(cb.make(
+                types::PARTIALLY_INVALID,
+                true,
+                reasons::UNSUPPORTED_VALUE,
+                u,
+            ));
+        }
+        st.parents.push(ps);
     }
     if let Some(o) = &outcome {
         diagnostics.extend(o.warnings.iter().cloned());

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::backends::{self, BackendError, Caller};
 use super::cache::Dep;
 use super::duration::parse_ms;
+use super::filters;
 use super::hostnames;
 use super::ir::*;
 use super::listeners::ListenerCtx;
@@ -125,6 +126,9 @@ pub fn attach(
     }
 }
 
+/// Envoy Gateway's ResolvedRefs reason for a backendRef field it cannot program.
+pub const UNSUPPORTED_REF_VALUE: &str = "UnsupportedRefValue";
+
 /// What building a route's rules produced, for its status.
 #[derive(Debug, Default)]
 pub struct RuleOutcome {
@@ -132,8 +136,13 @@ pub struct RuleOutcome {
     pub routes: Vec<RouteIr>,
     /// The first backend problem, for ResolvedRefs.
     pub backend_error: Option<BackendError>,
-    /// A problem that makes the route not Accepted (unsupported filter, bad regex).
+    /// The first problem of a rule that cannot be served (unsupported filter, bad regex).
     pub unsupported: Option<String>,
+    /// Number of rules.
+    pub rules: usize,
+    /// Number of rules that cannot be served: all of them make the route not Accepted,
+    /// some of them make it `PartiallyInvalid`.
+    pub invalid_rules: usize,
     /// Warnings about ignored fields.
     pub warnings: Vec<Diagnostic>,
     /// TCP/UDP/TLS forward targets.
@@ -149,6 +158,12 @@ impl RuleOutcome {
         if self.backend_error.is_none() {
             self.backend_error = Some(e);
         }
+    }
+
+    /// Records a rule that cannot be served.
+    fn rule_invalid(&mut self, problem: String) {
+        self.invalid_rules += 1;
+        self.unsupported.get_or_insert(problem);
     }
 }
 
@@ -281,7 +296,9 @@ impl RuleCtx<'_> {
             let mut cors = None;
             let mut redirect = None;
             let mut rewrite: Option<RewriteIr> = None;
-            let mut unsupported = None;
+            let unsupported = filters::check_http_rule(rule)
+                .err()
+                .map(|e| format!("rule {id}: {e}"));
             for f in rule.filters.iter().flatten() {
                 match f.type_.as_str() {
                     "RequestHeaderModifier" => {
@@ -324,11 +341,7 @@ impl RuleCtx<'_> {
                         }
                     }
                     "CORS" => cors = f.cors.clone(),
-                    other => {
-                        unsupported = Some(format!(
-                            "rule {id}: filter type {other} is not supported by this implementation"
-                        ))
-                    }
+                    _ => {}
                 }
             }
             // Backends: weighted clusters; unresolvable ones keep their weight as HTTP 500.
@@ -336,7 +349,16 @@ impl RuleCtx<'_> {
             let mut invalid_weight = 0u32;
             for b in rule.backend_refs.iter().flatten() {
                 let w = b.weight.unwrap_or(1).max(0) as u32;
-                if b.filters.as_ref().is_some_and(|f| !f.is_empty()) {
+                let backend_filters = b.filters.as_deref().unwrap_or_default();
+                if let Err(e) = filters::check_backend_filters(backend_filters) {
+                    invalid_weight += w;
+                    out.backend_failed(BackendError {
+                        reason: UNSUPPORTED_REF_VALUE,
+                        message: e,
+                    });
+                    continue;
+                }
+                if !backend_filters.is_empty() {
                     out.warnings.push(Diagnostic::warning(
                         self.route.key,
                         format!("spec.rules[{ri}].backendRefs"),
@@ -387,16 +409,18 @@ impl RuleCtx<'_> {
                     rewrite,
                 }
             };
-            if let Some(u) = unsupported {
-                out.unsupported.get_or_insert(u);
+            let bad_match = rule
+                .matches
+                .iter()
+                .flatten()
+                .find_map(|m| http_match(m).err());
+            out.rules += 1;
+            if let Some(u) = unsupported.or(bad_match.map(|e| format!("rule {id}: {e}"))) {
+                out.rule_invalid(u);
             }
             for (mi, m) in rule.matches.iter().flatten().enumerate() {
-                let matcher = match http_match(m) {
-                    Ok(x) => x,
-                    Err(e) => {
-                        out.unsupported.get_or_insert(format!("rule {id}: {e}"));
-                        continue;
-                    }
+                let Ok(matcher) = http_match(m) else {
+                    continue;
                 };
                 let rank = self.rank(&matcher, ri, mi);
                 out.routes.push(RouteIr {
@@ -435,7 +459,9 @@ impl RuleCtx<'_> {
             let mut request_headers = HeaderModsIr::default();
             let mut response_headers = HeaderModsIr::default();
             let mut mirrors = Vec::new();
-            let mut unsupported = None;
+            let unsupported = filters::check_grpc_rule(rule)
+                .err()
+                .map(|e| format!("rule {id}: {e}"));
             for f in rule.filters.iter().flatten() {
                 match f.type_.as_str() {
                     "RequestHeaderModifier" => {
@@ -452,10 +478,7 @@ impl RuleCtx<'_> {
                             }
                         }
                     }
-                    other => {
-                        unsupported =
-                            Some(format!("rule {id}: filter type {other} is not supported"))
-                    }
+                    _ => {}
                 }
             }
             let mut clusters = Vec::new();
@@ -483,20 +506,18 @@ impl RuleCtx<'_> {
                     rewrite: None,
                 }
             };
-            if let Some(u) = unsupported {
-                out.unsupported.get_or_insert(u);
-            }
             let matches = match rule.matches.as_deref() {
                 Some(m) if !m.is_empty() => m,
                 _ => &default_match,
             };
+            let bad_match = matches.iter().find_map(|m| grpc_match(m).err());
+            out.rules += 1;
+            if let Some(u) = unsupported.or(bad_match.map(|e| format!("rule {id}: {e}"))) {
+                out.rule_invalid(u);
+            }
             for (mi, m) in matches.iter().enumerate() {
-                let matcher = match grpc_match(m) {
-                    Ok(x) => x,
-                    Err(e) => {
-                        out.unsupported.get_or_insert(format!("rule {id}: {e}"));
-                        continue;
-                    }
+                let Ok(matcher) = grpc_match(m) else {
+                    continue;
                 };
                 let rank = self.rank(&matcher, ri, mi);
                 out.routes.push(RouteIr {
