@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::cache::Dep;
 use super::ir::{ClusterIr, UpstreamProtocol, UpstreamTlsIr};
-use super::refgrant;
+use super::{policy, refgrant};
 use crate::model::*;
 use crate::snapshot::Snapshot;
 use crate::status::conditions::reasons;
@@ -129,7 +129,10 @@ pub fn resolve(
         let service_key = ObjectKey::new(Kind::Service, ns, &bref.name);
         let (endpoints, dns) = endpoints(snapshot, service, sport);
         let tls = if caller == Caller::Http || caller == Caller::Grpc {
-            upstream_tls(snapshot, service, sport)
+            upstream_tls(snapshot, service, sport).map_err(|message| BackendError {
+                reason: policy::INVALID_BACKEND_TLS,
+                message,
+            })?
         } else {
             None
         };
@@ -188,36 +191,24 @@ fn endpoints(
     (out, dns)
 }
 
-/// Upstream TLS from a BackendTLSPolicy targeting this Service (and port, by name).
+/// Upstream TLS from the BackendTLSPolicy governing this Service port; an error when that
+/// policy's CA certificates do not resolve.
 fn upstream_tls(
     snapshot: &Snapshot,
     service: &Service,
     sport: &ServicePort,
-) -> Option<UpstreamTlsIr> {
-    let ns = service.metadata.ns();
-    let policy = snapshot
-        .backend_tls_policies()
-        .filter(|p| p.metadata.ns() == ns)
-        .find(|p| {
-            p.spec.target_refs.iter().any(|t| {
-                t.group.is_empty()
-                    && t.kind == "Service"
-                    && t.name == service.metadata.name
-                    && t.section_name
-                        .as_deref()
-                        .is_none_or(|s| Some(s) == sport.name.as_deref())
-            })
-        })?;
+) -> Result<Option<UpstreamTlsIr>, String> {
+    let Some(policy) = policy::for_port(snapshot, service, sport.name.as_deref()) else {
+        return Ok(None);
+    };
+    let ca_pem = policy::ca_bundle(snapshot, policy).map_err(|(_, m)| {
+        format!(
+            "BackendTLSPolicy {}/{} is invalid: {m}",
+            policy.metadata.ns(),
+            policy.metadata.name
+        )
+    })?;
     let v = &policy.spec.validation;
-    let ca_pem = v.ca_certificate_refs.iter().flatten().find_map(|r| {
-        (r.group.is_empty() && r.kind == "ConfigMap")
-            .then(|| snapshot.config_map(ns, &r.name))
-            .flatten()
-            .and_then(|cm| cm.body.data.get("ca.crt").cloned())
-    });
-    if ca_pem.is_none() && v.well_known_ca_certificates.as_deref() != Some("System") {
-        return None;
-    }
     let sans = v
         .subject_alt_names
         .iter()
@@ -228,9 +219,9 @@ fn upstream_tls(
             _ => None,
         })
         .collect();
-    Some(UpstreamTlsIr {
+    Ok(Some(UpstreamTlsIr {
         sni: v.hostname.clone(),
         ca_pem,
         sans,
-    })
+    }))
 }

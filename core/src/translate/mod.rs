@@ -14,6 +14,7 @@ pub mod hostnames;
 pub mod ir;
 pub mod listeners;
 pub mod listenersets;
+pub mod policy;
 pub mod refgrant;
 pub mod routes;
 
@@ -239,6 +240,15 @@ pub fn translate_cached(
             }
         }
     }
+
+    // BackendTLSPolicies, for the Gateways their Services are reached through.
+    let ours: BTreeSet<ObjectKey> = gateways.keys().cloned().collect();
+    status.extend(policy::statuses(
+        snapshot,
+        &ours,
+        &opts.controller_name,
+        &opts.time,
+    ));
 
     // Assemble each Gateway's ports, and its status.
     for (key, mut g) in gateways {
