@@ -11,8 +11,8 @@ use crate::model::ObjectKey;
 pub struct GatewayIr {
     /// The Gateway.
     pub gateway: Option<ObjectKey>,
-    /// One entry per port.
-    pub ports: BTreeMap<u16, PortIr>,
+    /// One entry per port and transport: (port, whether UDP); TCP and UDP may share a number.
+    pub ports: BTreeMap<(u16, bool), PortIr>,
     /// Upstream clusters, by name.
     pub clusters: BTreeMap<String, ClusterIr>,
     /// TLS certificates, by name.

@@ -412,9 +412,10 @@ fn assemble(g: &mut GatewayState<'_>) {
         let Ok(port) = u16::try_from(l.port) else {
             continue;
         };
-        let entry = g.ir.ports.entry(port).or_insert_with(|| PortIr {
+        let udp = protocol == Protocol::Udp;
+        let entry = g.ir.ports.entry((port, udp)).or_insert_with(|| PortIr {
             port,
-            udp: protocol == Protocol::Udp,
+            udp,
             http: None,
             tls_chains: Vec::new(),
             forward: None,

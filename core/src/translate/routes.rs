@@ -396,6 +396,13 @@ impl RuleCtx<'_> {
                     "sessionPersistence is not implemented yet and is ignored",
                 ));
             }
+            if unsupported.is_some() {
+                // A rule that cannot be served answers 500 and programs none of its filters.
+                request_headers = HeaderModsIr::default();
+                response_headers = HeaderModsIr::default();
+                mirrors.clear();
+                cors = None;
+            }
             let action = if unsupported.is_some() {
                 ActionIr::Direct(500)
             } else if let Some(r) = redirect {
@@ -496,6 +503,11 @@ impl RuleCtx<'_> {
                         out.backend_failed(e);
                     }
                 }
+            }
+            if unsupported.is_some() {
+                request_headers = HeaderModsIr::default();
+                response_headers = HeaderModsIr::default();
+                mirrors.clear();
             }
             let action = if unsupported.is_some() || clusters.is_empty() {
                 ActionIr::Direct(500)

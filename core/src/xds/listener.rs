@@ -37,7 +37,11 @@ pub fn build(
         .as_ref()
         .map(|k| format!("{}/{}", k.namespace, k.name))
         .unwrap_or_default();
-    let name = format!("{gw}/{}", port.port);
+    let name = if port.udp {
+        format!("{gw}/{}/udp", port.port)
+    } else {
+        format!("{gw}/{}", port.port)
+    };
     let mut routes = Vec::new();
     let mut listener = Listener {
         name: name.clone(),

@@ -1,7 +1,9 @@
 //! IR to Envoy: listeners, routes, clusters, endpoints and secrets as envoy-types protos.
 //!
 //! Names (stable and documented, derived from content, never from list positions):
-//! - Listener: `{gateway-ns}/{gateway}/{port}` (one per port; several Gateway listeners merge).
+//! - Listener: `{gateway-ns}/{gateway}/{port}` (one per port; several Gateway listeners merge),
+//!   `{gateway-ns}/{gateway}/{port}/udp` for UDP. A port with nothing to serve gets no Listener
+//!   (Envoy refuses a Listener without filter chains), so its connections are refused.
 //! - RouteConfiguration: `{gateway-ns}/{gateway}/{port}` for HTTP, `{gateway-ns}/{gateway}/{listener}` for HTTPS.
 //! - VirtualHost: the hostname (`*` for any). Route: `{kind}/{ns}/{route}/{rule name or match hash}/{match index}`.
 //! - Cluster and ClusterLoadAssignment: `{service-ns}/{service}/{port}`, suffixed `/h2c` when spoken over HTTP/2.
@@ -102,6 +104,9 @@ pub fn build(ir: &GatewayIr, delivery: Delivery, bind_address: &str) -> GatewayR
     let mut out = GatewayResources::default();
     for port in ir.ports.values() {
         let (l, routes) = listener::build(port, ir, delivery, bind_address);
+        if l.filter_chains.is_empty() && l.listener_filters.is_empty() {
+            continue;
+        }
         out.listeners.push(l);
         out.routes.extend(routes);
     }
