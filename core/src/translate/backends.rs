@@ -151,6 +151,15 @@ pub fn resolve(
     Ok(name)
 }
 
+/// Whether any EndpointSlice of a Service has a ready endpoint (on any port).
+pub fn has_ready_endpoints(snapshot: &Snapshot, service: &ObjectKey) -> bool {
+    snapshot.endpoint_slices().any(|s| {
+        s.metadata.ns() == service.namespace
+            && s.metadata.labels.get(SERVICE_NAME_LABEL) == Some(&service.name)
+            && s.body.endpoints.iter().any(|e| e.is_ready())
+    })
+}
+
 /// Ready endpoints of a Service port from its EndpointSlices (or its ExternalName).
 fn endpoints(
     snapshot: &Snapshot,

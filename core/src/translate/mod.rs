@@ -327,7 +327,6 @@ fn route_parents<'a>(
         let Some(g) = gateways.get_mut(&gw_key) else {
             continue;
         };
-        let attachment = routes::attach(snapshot, view, parent, &mut g.listeners, uses_hostnames);
         // The rules depend on the route and its backends only: built once, shared by every parent.
         let outcome = outcome
             .get_or_insert_with(|| match cache.get(view.key) {
@@ -346,6 +345,20 @@ fn route_parents<'a>(
                 }
             })
             .clone();
+        if let Some(why) = &outcome.rejected {
+            st.parents.push(RouteParentStatus {
+                parent_ref: parent.clone(),
+                controller_name: opts.controller_name.clone(),
+                conditions: vec![cb.make(
+                    types::ACCEPTED,
+                    false,
+                    routes::INVALID_RULE,
+                    why.clone(),
+                )],
+            });
+            continue;
+        }
+        let attachment = routes::attach(snapshot, view, parent, &mut g.listeners, uses_hostnames);
         for (name, c) in &outcome.clusters {
             g.ir.clusters
                 .entry(name.clone())
@@ -386,6 +399,14 @@ fn route_parents<'a>(
             accepted,
             outcome.backend_error.as_ref().map_or(Ok(()), Err),
         );
+        if let Some(cluster) = outcome.without_endpoints(snapshot) {
+            ps.conditions.push(cb.make(
+                routes::BACKENDS_AVAILABLE,
+                false,
+                routes::ENDPOINTS_NOT_FOUND,
+                format!("Backend {cluster} has no ready endpoints"),
+            ));
+        }
         if let Some(u) = partially_invalid {
             ps.conditions.push(cb.make(
                 types::PARTIALLY_INVALID,

@@ -126,6 +126,14 @@ pub fn attach(
     }
 }
 
+/// Envoy Gateway's Accepted reason for a route it refuses as a whole (several TCP rules).
+pub const INVALID_RULE: &str = "InvalidRule";
+
+/// Envoy Gateway's condition type saying whether a route's backends have endpoints.
+pub const BACKENDS_AVAILABLE: &str = "BackendsAvailable";
+/// Envoy Gateway's `BackendsAvailable` reason for a backend without ready endpoints.
+pub const ENDPOINTS_NOT_FOUND: &str = "EndpointsNotFound";
+
 /// Envoy Gateway's ResolvedRefs reason for a backendRef field it cannot program.
 pub const UNSUPPORTED_REF_VALUE: &str = "UnsupportedRefValue";
 
@@ -140,6 +148,8 @@ pub struct RuleOutcome {
     pub unsupported: Option<String>,
     /// Number of rules.
     pub rules: usize,
+    /// Why the route is refused outright, before attaching to any listener.
+    pub rejected: Option<String>,
     /// Number of rules that cannot be served: all of them make the route not Accepted,
     /// some of them make it `PartiallyInvalid`.
     pub invalid_rules: usize,
@@ -154,6 +164,16 @@ pub struct RuleOutcome {
 }
 
 impl RuleOutcome {
+    /// A backend Service the route sends to whose EndpointSlices hold no ready endpoint at all.
+    pub fn without_endpoints(&self, snapshot: &Snapshot) -> Option<&str> {
+        self.clusters
+            .values()
+            .find(|c| {
+                c.endpoints.is_empty() && !backends::has_ready_endpoints(snapshot, &c.service)
+            })
+            .map(|c| c.name.as_str())
+    }
+
     fn backend_failed(&mut self, e: BackendError) {
         if self.backend_error.is_none() {
             self.backend_error = Some(e);
@@ -557,6 +577,16 @@ impl RuleCtx<'_> {
     /// Resolves the weighted backends of a TLSRoute, TCPRoute or UDPRoute.
     pub fn l4(&mut self, rules: &[L4RouteRule], caller: Caller) -> RuleOutcome {
         let mut out = RuleOutcome::default();
+        out.rules = rules.len();
+        if rules.len() > 1 && matches!(self.route.key.kind, Kind::TcpRoute | Kind::UdpRoute) {
+            // Envoy Gateway forwards a port to one rule's backends and refuses the route.
+            out.rejected = Some(format!(
+                "{} with {} rules: only one rule is supported",
+                self.route.key.kind,
+                rules.len()
+            ));
+            return out;
+        }
         for b in rules.iter().flat_map(|r| r.backend_refs.iter()) {
             let w = b.weight.unwrap_or(1).max(0) as u32;
             match self.resolve(&b.backend, caller) {
