@@ -47,7 +47,7 @@ use serde_json::Value;
 mod eg_cases;
 
 /// The number of agreeing cases achieved; the test fails below it.
-const FLOOR: usize = 217;
+const FLOOR: usize = 218;
 
 /// Cases we do not agree on by design, counted apart from plain differences.
 ///

@@ -130,7 +130,7 @@ fn envoy_accepts_every_bootstrap() {
         }
     };
     add(
-        bootstraps("base", &conformance_snapshot(&[base.clone()])),
+        bootstraps("base", &conformance_snapshot(std::slice::from_ref(&base))),
         true,
     );
     for t in &tests {
@@ -150,7 +150,9 @@ fn envoy_accepts_every_bootstrap() {
 
     let dir = std::env::temp_dir().join(format!("gatewright-envoy-accepts-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let work: Arc<Mutex<Vec<(usize, String, Vec<String>)>>> = Arc::new(Mutex::new(
+    // (index, config, labels of the Gateways producing it), taken by the validating threads.
+    type Work = Vec<(usize, String, Vec<String>)>;
+    let work: Arc<Mutex<Work>> = Arc::new(Mutex::new(
         configs
             .into_iter()
             .enumerate()

@@ -249,17 +249,21 @@ pub fn validate(
             UNSUPPORTED_TLS_MODE,
             "TLS mode must be Terminate when protocol is HTTPS",
         ),
-        Some(Protocol::Tls) if passthrough => {
-            if tls.is_some_and(|t| t.certificate_refs.as_ref().is_some_and(|r| !r.is_empty())) {
-                ctx.set(
-                    time,
-                    types::PROGRAMMED,
-                    false,
-                    reasons::INVALID,
-                    "Listener must not have TLS certificate refs set for TLS mode Passthrough",
-                );
-            }
+        Some(Protocol::Tls)
+            if passthrough
+                && tls.is_some_and(|t| {
+                    t.certificate_refs.as_ref().is_some_and(|r| !r.is_empty())
+                }) =>
+        {
+            ctx.set(
+                time,
+                types::PROGRAMMED,
+                false,
+                reasons::INVALID,
+                "Listener must not have TLS certificate refs set for TLS mode Passthrough",
+            );
         }
+        Some(Protocol::Tls) if passthrough => {}
         Some(Protocol::Https | Protocol::Tls) if mode.is_none_or(|m| m == "Terminate") => {
             let refs = tls
                 .and_then(|t| t.certificate_refs.clone())

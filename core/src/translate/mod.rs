@@ -14,6 +14,7 @@ pub mod hostnames;
 pub mod ir;
 pub mod listeners;
 pub mod listenersets;
+pub mod overlap;
 pub mod policy;
 pub mod refgrant;
 pub mod routes;
@@ -252,6 +253,8 @@ pub fn translate_cached(
 
     // Assemble each Gateway's ports, and its status.
     for (key, mut g) in gateways {
+        let overlapping = overlap::overlapping_routes(&g.http);
+        overlap::mark(snapshot, &mut status, &overlapping, &key);
         assemble(&mut g);
         let addresses = opts
             .address

@@ -576,8 +576,10 @@ impl RuleCtx<'_> {
 
     /// Resolves the weighted backends of a TLSRoute, TCPRoute or UDPRoute.
     pub fn l4(&mut self, rules: &[L4RouteRule], caller: Caller) -> RuleOutcome {
-        let mut out = RuleOutcome::default();
-        out.rules = rules.len();
+        let mut out = RuleOutcome {
+            rules: rules.len(),
+            ..Default::default()
+        };
         if rules.len() > 1 && matches!(self.route.key.kind, Kind::TcpRoute | Kind::UdpRoute) {
             // Envoy Gateway forwards a port to one rule's backends and refuses the route.
             out.rejected = Some(format!(
