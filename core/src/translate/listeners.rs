@@ -504,13 +504,7 @@ pub fn finish(l: &mut ListenerCtx, time: &str) {
     if l.conditions.is_empty()
         || (only_refs && l.conditions[0].reason == PARTIALLY_INVALID_CERTIFICATE_REF)
     {
-        l.set(
-            time,
-            types::ACCEPTED,
-            true,
-            reasons::ACCEPTED,
-            "Listener has been successfully translated",
-        );
+        accept(l, time);
         l.set(
             time,
             types::PROGRAMMED,
@@ -542,13 +536,7 @@ pub fn finish(l: &mut ListenerCtx, time: &str) {
     l.ready = false;
     if only_refs && l.conditions[0].reason == reasons::INVALID_CERTIFICATE_REF {
         // Semantically valid, but it cannot serve traffic without a certificate.
-        l.set(
-            time,
-            types::ACCEPTED,
-            true,
-            reasons::ACCEPTED,
-            "Listener has been successfully translated",
-        );
+        accept(l, time);
         l.set(
             time,
             types::PROGRAMMED,
@@ -597,6 +585,17 @@ pub fn finish(l: &mut ListenerCtx, time: &str) {
             "Listener references have been resolved",
         );
     }
+}
+
+/// Marks a listener Accepted.
+fn accept(l: &mut ListenerCtx, time: &str) {
+    l.set(
+        time,
+        types::ACCEPTED,
+        true,
+        reasons::ACCEPTED,
+        "Listener has been successfully translated",
+    );
 }
 
 /// The status entry of a listener.

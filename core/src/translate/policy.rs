@@ -28,13 +28,12 @@ pub type CaError = (&'static str, String);
 /// The policy governing a port of a Service, if any.
 pub fn for_port<'a>(
     snapshot: &'a Snapshot,
-    service: &Service,
+    service: &'a Service,
     port_name: Option<&str>,
 ) -> Option<&'a BackendTlsPolicy> {
     let ns = service.metadata.ns();
-    let mut candidates: Vec<(bool, &BackendTlsPolicy)> = snapshot
-        .backend_tls_policies()
-        .filter(|p| p.metadata.ns() == ns)
+    let mut candidates: Vec<(bool, &'a BackendTlsPolicy)> = snapshot
+        .backend_tls_policies_in(ns)
         .filter_map(|p| {
             p.spec
                 .target_refs
@@ -153,8 +152,8 @@ fn conflicted(snapshot: &Snapshot, policy: &BackendTlsPolicy) -> bool {
     let ns = policy.metadata.ns();
     policy.spec.target_refs.iter().any(|t| {
         snapshot
-            .backend_tls_policies()
-            .filter(|o| o.metadata.ns() == ns && o.metadata.name != policy.metadata.name)
+            .backend_tls_policies_in(ns)
+            .filter(|o| o.metadata.name != policy.metadata.name)
             .filter(|o| age(o) < age(policy))
             .any(|o| {
                 o.spec.target_refs.iter().any(|u| {
@@ -210,40 +209,23 @@ fn service_ports(
                 .extend(parents.iter().cloned());
         }
     };
-    for r in snapshot.http_routes() {
-        let mut backends = Vec::new();
-        for rule in r.spec.rules.iter().flatten() {
-            backends.extend(rule.backend_refs.iter().flatten().map(|b| &b.backend));
-            backends.extend(
-                rule.filters
-                    .iter()
-                    .flatten()
-                    .filter_map(|f| f.request_mirror.as_ref().map(|m| &m.backend_ref)),
-            );
-        }
-        add(
-            r.metadata.ns(),
-            r.spec.parent_refs.as_deref().unwrap_or_default(),
-            backends,
-        );
+    // HTTPRoute and GRPCRoute rules have the same shape: backendRefs and mirror filters.
+    macro_rules! http_like {
+        ($routes:expr) => {
+            for r in $routes {
+                let backends = r.spec.rules.iter().flatten().flat_map(|rule| {
+                    let filters = rule.filters.iter().flatten();
+                    let mirrors = filters.filter_map(|f| f.request_mirror.as_ref());
+                    let refs = rule.backend_refs.iter().flatten().map(|b| &b.backend);
+                    refs.chain(mirrors.map(|m| &m.backend_ref))
+                });
+                let parents = r.spec.parent_refs.as_deref().unwrap_or_default();
+                add(r.metadata.ns(), parents, backends.collect());
+            }
+        };
     }
-    for r in snapshot.grpc_routes() {
-        let mut backends = Vec::new();
-        for rule in r.spec.rules.iter().flatten() {
-            backends.extend(rule.backend_refs.iter().flatten().map(|b| &b.backend));
-            backends.extend(
-                rule.filters
-                    .iter()
-                    .flatten()
-                    .filter_map(|f| f.request_mirror.as_ref().map(|m| &m.backend_ref)),
-            );
-        }
-        add(
-            r.metadata.ns(),
-            r.spec.parent_refs.as_deref().unwrap_or_default(),
-            backends,
-        );
-    }
+    http_like!(snapshot.http_routes());
+    http_like!(snapshot.grpc_routes());
     for r in snapshot.tls_routes() {
         add(
             r.metadata.ns(),
@@ -284,10 +266,7 @@ pub fn statuses(
         let Some(sport) = service.spec.ports.iter().find(|p| p.port == *port) else {
             continue;
         };
-        for p in snapshot
-            .backend_tls_policies()
-            .filter(|p| p.metadata.ns() == ns)
-        {
+        for p in snapshot.backend_tls_policies_in(ns) {
             let targets = p.spec.target_refs.iter().any(|t| {
                 t.group.is_empty()
                     && t.kind == "Service"
