@@ -1,6 +1,6 @@
 //! A consistent set of objects: what the translation reads. Cheap to clone (objects are shared).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::diagnostic::Source;
@@ -12,6 +12,19 @@ use crate::model::*;
 pub struct Snapshot {
     objects: BTreeMap<ObjectKey, Arc<Object>>,
     sources: BTreeMap<ObjectKey, Source>,
+    /// EndpointSlices by (namespace, Service name): looking up a Service's endpoints is not a scan.
+    slices: BTreeMap<(String, String), BTreeSet<ObjectKey>>,
+}
+
+fn slice_service(o: &Object) -> Option<(String, String)> {
+    match o {
+        Object::EndpointSlice(s) => s
+            .metadata
+            .labels
+            .get(crate::translate::backends::SERVICE_NAME_LABEL)
+            .map(|svc| (s.metadata.ns().to_string(), svc.clone())),
+        _ => None,
+    }
 }
 
 /// Generates a typed iterator over one kind.
@@ -78,13 +91,96 @@ impl Snapshot {
                 self.sources.remove(&key);
             }
         }
-        self.objects.insert(key, Arc::new(object))
+        if let Some(svc) = slice_service(&object) {
+            self.slices.entry(svc).or_default().insert(key.clone());
+        }
+        let old = self.objects.insert(key.clone(), Arc::new(object));
+        if let Some(svc) = old.as_deref().and_then(slice_service) {
+            self.unindex_slice(&svc, &key);
+        }
+        old
+    }
+
+    fn unindex_slice(&mut self, svc: &(String, String), key: &ObjectKey) {
+        // The slice may still be indexed under its new Service; keep it there.
+        let still = self
+            .objects
+            .get(key)
+            .and_then(|o| slice_service(o))
+            .as_ref()
+            == Some(svc);
+        if still {
+            return;
+        }
+        if let Some(set) = self.slices.get_mut(svc) {
+            set.remove(key);
+            if set.is_empty() {
+                self.slices.remove(svc);
+            }
+        }
     }
 
     /// Removes an object; returns it.
     pub fn remove(&mut self, key: &ObjectKey) -> Option<Arc<Object>> {
         self.sources.remove(key);
-        self.objects.remove(key)
+        let old = self.objects.remove(key);
+        if let Some(svc) = old.as_deref().and_then(slice_service) {
+            self.unindex_slice(&svc, key);
+        }
+        old
+    }
+
+    /// Every object of one kind in one namespace (a range scan).
+    pub fn in_namespace<'a>(
+        &'a self,
+        kind: Kind,
+        namespace: &'a str,
+    ) -> impl Iterator<Item = &'a Object> + 'a {
+        let start = ObjectKey::new(kind, namespace, "");
+        self.objects
+            .range(start..)
+            .take_while(move |(k, _)| k.kind == kind && k.namespace == namespace)
+            .map(|(_, o)| o.as_ref())
+    }
+
+    /// The ReferenceGrants of one namespace.
+    pub fn reference_grants_in<'a>(
+        &'a self,
+        namespace: &'a str,
+    ) -> impl Iterator<Item = &'a ReferenceGrant> + 'a {
+        self.in_namespace(Kind::ReferenceGrant, namespace)
+            .filter_map(|o| match o {
+                Object::ReferenceGrant(g) => Some(g),
+                _ => None,
+            })
+    }
+
+    /// The BackendTLSPolicies of one namespace.
+    pub fn backend_tls_policies_in<'a>(
+        &'a self,
+        namespace: &'a str,
+    ) -> impl Iterator<Item = &'a BackendTlsPolicy> + 'a {
+        self.in_namespace(Kind::BackendTlsPolicy, namespace)
+            .filter_map(|o| match o {
+                Object::BackendTlsPolicy(p) => Some(p),
+                _ => None,
+            })
+    }
+
+    /// The EndpointSlices of a Service (by the `kubernetes.io/service-name` label).
+    pub fn endpoint_slices_of<'a>(
+        &'a self,
+        namespace: &str,
+        service: &str,
+    ) -> impl Iterator<Item = &'a EndpointSlice> + 'a {
+        self.slices
+            .get(&(namespace.to_string(), service.to_string()))
+            .into_iter()
+            .flatten()
+            .filter_map(|k| match self.objects.get(k).map(|o| o.as_ref()) {
+                Some(Object::EndpointSlice(s)) => Some(s),
+                _ => None,
+            })
     }
 
     /// Looks an object up.

@@ -153,11 +153,9 @@ pub fn resolve(
 
 /// Whether any EndpointSlice of a Service has a ready endpoint (on any port).
 pub fn has_ready_endpoints(snapshot: &Snapshot, service: &ObjectKey) -> bool {
-    snapshot.endpoint_slices().any(|s| {
-        s.metadata.ns() == service.namespace
-            && s.metadata.labels.get(SERVICE_NAME_LABEL) == Some(&service.name)
-            && s.body.endpoints.iter().any(|e| e.is_ready())
-    })
+    snapshot
+        .endpoint_slices_of(&service.namespace, &service.name)
+        .any(|s| s.body.endpoints.iter().any(|e| e.is_ready()))
 }
 
 /// Ready endpoints of a Service port from its EndpointSlices (or its ExternalName).
@@ -174,10 +172,7 @@ fn endpoints(
     }
     let mut out = Vec::new();
     let mut dns = false;
-    for slice in snapshot.endpoint_slices().filter(|s| {
-        s.metadata.ns() == ns
-            && s.metadata.labels.get(SERVICE_NAME_LABEL) == Some(&service.metadata.name)
-    }) {
+    for slice in snapshot.endpoint_slices_of(ns, &service.metadata.name) {
         let port = slice
             .body
             .ports

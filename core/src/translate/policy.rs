@@ -33,8 +33,7 @@ pub fn for_port<'a>(
 ) -> Option<&'a BackendTlsPolicy> {
     let ns = service.metadata.ns();
     let mut candidates: Vec<(bool, &'a BackendTlsPolicy)> = snapshot
-        .backend_tls_policies()
-        .filter(|p| p.metadata.ns() == ns)
+        .backend_tls_policies_in(ns)
         .filter_map(|p| {
             p.spec
                 .target_refs
@@ -153,8 +152,8 @@ fn conflicted(snapshot: &Snapshot, policy: &BackendTlsPolicy) -> bool {
     let ns = policy.metadata.ns();
     policy.spec.target_refs.iter().any(|t| {
         snapshot
-            .backend_tls_policies()
-            .filter(|o| o.metadata.ns() == ns && o.metadata.name != policy.metadata.name)
+            .backend_tls_policies_in(ns)
+            .filter(|o| o.metadata.name != policy.metadata.name)
             .filter(|o| age(o) < age(policy))
             .any(|o| {
                 o.spec.target_refs.iter().any(|u| {
@@ -267,10 +266,7 @@ pub fn statuses(
         let Some(sport) = service.spec.ports.iter().find(|p| p.port == *port) else {
             continue;
         };
-        for p in snapshot
-            .backend_tls_policies()
-            .filter(|p| p.metadata.ns() == ns)
-        {
+        for p in snapshot.backend_tls_policies_in(ns) {
             let targets = p.spec.target_refs.iter().any(|t| {
                 t.group.is_empty()
                     && t.kind == "Service"

@@ -13,18 +13,15 @@ pub fn allowed(
     if from_ns == to_ns {
         return true;
     }
-    snapshot
-        .reference_grants()
-        .filter(|g| g.metadata.ns() == to_ns)
-        .any(|g| {
-            g.spec
-                .from
-                .iter()
-                .any(|f| f.group == from_group && f.kind == from_kind && f.namespace == from_ns)
-                && g.spec.to.iter().any(|t| {
-                    t.group == to_group
-                        && t.kind == to_kind
-                        && t.name.as_deref().is_none_or(|n| n == to_name)
-                })
-        })
+    snapshot.reference_grants_in(to_ns).any(|g| {
+        g.spec
+            .from
+            .iter()
+            .any(|f| f.group == from_group && f.kind == from_kind && f.namespace == from_ns)
+            && g.spec.to.iter().any(|t| {
+                t.group == to_group
+                    && t.kind == to_kind
+                    && t.name.as_deref().is_none_or(|n| n == to_name)
+            })
+    })
 }

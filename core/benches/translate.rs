@@ -1,0 +1,145 @@
+//! `cargo bench -p gatewright --bench translate`: translation at scale, with the baseline
+//! measured in the same run: protobuf-encoding the finished output, which no translation can beat.
+//!
+//! Inputs have the shape of Envoy Gateway's scale test: one Gateway, 5 hostnames, N HTTPRoutes
+//! with one rule and one Service backend each (N = 100, 1,000, 10,000). A plain harness (not
+//! criterion) so the ratios of one run can be printed side by side; each figure is the median
+//! of repeated runs.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use gatewright::engine::{Change, Engine};
+use gatewright::load::parse_str;
+use gatewright::xds::{self, Delivery, GatewayResources};
+use gatewright::{Object, Options, Snapshot};
+
+fn load(text: &str) -> Vec<Object> {
+    parse_str(text, "bench.yaml")
+        .objects
+        .into_iter()
+        .map(|l| l.object)
+        .collect()
+}
+
+fn gateway(listener_port: u16) -> String {
+    format!(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {{name: eg}}\nspec: {{controllerName: gateway.envoyproxy.io/gatewayclass-controller}}\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {{name: gw, namespace: default}}\nspec:\n  gatewayClassName: eg\n  listeners:\n  - {{name: http, port: {listener_port}, protocol: HTTP, allowedRoutes: {{namespaces: {{from: All}}}}}}\n"
+    )
+}
+
+fn route(i: usize, path: &str) -> String {
+    format!(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{name: route-{i}, namespace: default}}\nspec:\n  parentRefs: [{{name: gw}}]\n  hostnames: [\"host-{h}.example.com\"]\n  rules:\n  - matches: [{{path: {{type: PathPrefix, value: \"{path}\"}}}}]\n    backendRefs: [{{name: svc-{i}, port: 8080}}]\n",
+        h = i % 5
+    )
+}
+
+fn service(i: usize, ip_last: usize) -> String {
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: svc-{i}, namespace: default}}\nspec: {{ports: [{{name: http, port: 8080}}]}}\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: svc-{i}-a, namespace: default, labels: {{kubernetes.io/service-name: svc-{i}}}}}\naddressType: IPv4\nports: [{{name: http, port: 3000}}]\nendpoints: [{{addresses: [\"10.{a}.{b}.{ip_last}\"]}}]\n",
+        a = i / 250,
+        b = i % 250
+    )
+}
+
+fn input(n: usize) -> Vec<Object> {
+    let mut text = gateway(8080);
+    for i in 0..n {
+        text.push_str("---\n");
+        text.push_str(&route(i, &format!("/svc-{i}")));
+        text.push_str("---\n");
+        text.push_str(&service(i, 1));
+    }
+    load(&text)
+}
+
+fn median(mut f: impl FnMut(), budget: Duration, min_runs: usize) -> Duration {
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while times.len() < min_runs || (start.elapsed() < budget && times.len() < 1000) {
+        let t = Instant::now();
+        f();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn build_all(t: &gatewright::Translation) -> Vec<GatewayResources> {
+    t.gateways
+        .values()
+        .map(|ir| xds::build(ir, Delivery::Ads, "0.0.0.0"))
+        .collect()
+}
+
+fn fmt(d: Duration) -> String {
+    if d.as_secs_f64() >= 1e-3 {
+        format!("{:.2} ms", d.as_secs_f64() * 1e3)
+    } else {
+        format!("{:.1} µs", d.as_secs_f64() * 1e6)
+    }
+}
+
+fn main() {
+    // `cargo test --benches` runs this with `--bench`-less args; keep that quick.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let sizes: &[usize] = if quick { &[100] } else { &[100, 1_000, 10_000] };
+    let opts = Options::default();
+    println!("| routes | full translation | per route | encode baseline | ratio | 1 route changed | 1 EndpointSlice changed | 1 listener changed |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &n in sizes {
+        let objs = input(n);
+        let snapshot = Snapshot::from_objects(objs.clone());
+        let budget = Duration::from_secs(if n >= 10_000 { 6 } else { 3 });
+        let runs = if quick { 1 } else { 5 };
+
+        let full = median(
+            || {
+                black_box(build_all(&gatewright::translate(&snapshot, &opts)));
+            },
+            budget,
+            runs,
+        );
+        let out = build_all(&gatewright::translate(&snapshot, &opts));
+        let encode = median(
+            || {
+                for r in &out {
+                    black_box(r.encoded());
+                }
+            },
+            budget,
+            runs,
+        );
+
+        // Incremental: the engine applies one change, retranslates, and rebuilds the one Gateway.
+        let mut engine = Engine::with_snapshot(snapshot.clone(), opts.clone());
+        engine.translate();
+        let mut flip = 0usize;
+        let mut incr = |make: &mut dyn FnMut(usize) -> Object| {
+            median(
+                || {
+                    flip += 1;
+                    engine.apply(Change::Upsert(make(flip), None));
+                    black_box(build_all(&engine.translate()));
+                },
+                budget,
+                runs,
+            )
+        };
+        let one_route =
+            incr(&mut |f| load(&route(n / 2, &format!("/changed-{}", f % 2)))[0].clone());
+        let one_slice = incr(&mut |f| load(&service(n / 2, 1 + f % 2))[1].clone());
+        let one_listener = incr(&mut |f| load(&gateway(8080 + (f % 2) as u16))[1].clone());
+        println!(
+            "| {n} | {} | {} | {} | {:.2}× | {} | {} | {} |",
+            fmt(full),
+            fmt(full / n as u32),
+            fmt(encode),
+            full.as_secs_f64() / encode.as_secs_f64(),
+            fmt(one_route),
+            fmt(one_slice),
+            fmt(one_listener),
+        );
+    }
+}
