@@ -45,7 +45,8 @@ impl Dep {
                 .map(|s| vec![Dep::Service(ns, s.clone())])
                 .unwrap_or_default(),
             Object::ReferenceGrant(_) => vec![Dep::GrantsIn(ns)],
-            Object::BackendTlsPolicy(_) | Object::ConfigMap(_) => vec![Dep::PoliciesIn(ns)],
+            // CA bundles of BackendTLSPolicies come from ConfigMaps or Secrets of the Service's namespace.
+            Object::BackendTlsPolicy(_) | Object::ConfigMap(_) | Object::Secret(_) => vec![Dep::PoliciesIn(ns)],
             _ => Vec::new(),
         }
     }
