@@ -7,6 +7,7 @@
 
 pub mod diagnostic;
 pub mod engine;
+pub mod explain;
 pub mod extension;
 pub mod load;
 pub mod model;

@@ -72,6 +72,9 @@ enum Command {
         /// The address the bootstrap's listeners bind.
         #[arg(long, default_value = "0.0.0.0")]
         listen_address: String,
+        /// Instead of resources, print where every route went (or why not), with file and line.
+        #[arg(long)]
+        explain: bool,
     },
     /// Validate manifests offline against the v1.6.1 CRDs (OpenAPI limits and CEL rules).
     ///
@@ -154,6 +157,7 @@ fn main() -> ExitCode {
             output: fmt,
             controller_name,
             listen_address,
+            explain,
         } => {
             let loaded = match gatewright::load::files::load_paths(&files) {
                 Ok(l) => l,
@@ -173,6 +177,10 @@ fn main() -> ExitCode {
                     ..Default::default()
                 },
             );
+            if explain {
+                print!("{}", gatewright::explain::explain(&snapshot, &t));
+                return ExitCode::SUCCESS;
+            }
             if types.iter().any(|t| t == "bootstrap") {
                 let Some(gw) = gateway else {
                     eprintln!("error: -t bootstrap needs --gateway NAMESPACE/NAME");
