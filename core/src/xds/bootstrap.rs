@@ -69,6 +69,55 @@ pub fn static_bootstrap(
     }
 }
 
+/// Files Envoy uses to reach the ADS server over mutual TLS (paths Envoy reads at startup).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XdsClientTls {
+    /// PEM certificate chain Envoy presents to the server.
+    pub cert_file: String,
+    /// PEM private key of that certificate.
+    pub key_file: String,
+    /// PEM CA bundle the server's certificate must chain to.
+    pub ca_file: String,
+}
+
+fn file_source(path: &str) -> core::DataSource {
+    core::DataSource {
+        specifier: Some(core::data_source::Specifier::Filename(path.to_string())),
+        ..Default::default()
+    }
+}
+
+/// The xDS cluster's TLS transport socket: Envoy's client certificate, and the CA it verifies the server with.
+fn xds_transport_socket(tls: &XdsClientTls) -> core::TransportSocket {
+    use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
+        common_tls_context, CertificateValidationContext, CommonTlsContext, TlsCertificate,
+        UpstreamTlsContext,
+    };
+    let ctx = UpstreamTlsContext {
+        common_tls_context: Some(CommonTlsContext {
+            tls_certificates: vec![TlsCertificate {
+                certificate_chain: Some(file_source(&tls.cert_file)),
+                private_key: Some(file_source(&tls.key_file)),
+                ..Default::default()
+            }],
+            validation_context_type: Some(
+                common_tls_context::ValidationContextType::ValidationContext(
+                    CertificateValidationContext {
+                        trusted_ca: Some(file_source(&tls.ca_file)),
+                        ..Default::default()
+                    },
+                ),
+            ),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    core::TransportSocket {
+        name: "envoy.transport_sockets.tls".into(),
+        config_type: Some(core::transport_socket::ConfigType::TypedConfig(any(&ctx))),
+    }
+}
+
 /// A bootstrap that fetches everything for `gateway` from the ADS server at `xds_host:xds_port`,
 /// over state-of-the-world or (with `delta`) incremental ADS.
 pub fn ads_bootstrap(
@@ -78,7 +127,20 @@ pub fn ads_bootstrap(
     delta: bool,
     admin_address: &AdminAddress,
 ) -> Bootstrap {
+    ads_bootstrap_tls(gateway, xds_host, xds_port, delta, admin_address, None)
+}
+
+/// [`ads_bootstrap`], reaching the ADS server over mutual TLS when `tls` is given.
+pub fn ads_bootstrap_tls(
+    gateway: &str,
+    xds_host: &str,
+    xds_port: u16,
+    delta: bool,
+    admin_address: &AdminAddress,
+    tls: Option<&XdsClientTls>,
+) -> Bootstrap {
     let xds = Cluster {
+        transport_socket: tls.map(xds_transport_socket),
         name: XDS_CLUSTER.into(),
         connect_timeout: Some(duration_ms(1_000)),
         cluster_discovery_type: Some(cluster::ClusterDiscoveryType::Type(cluster::DiscoveryType::Static as i32)),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gatewright::xds::bootstrap::{ads_bootstrap, AdminAddress};
+use gatewright::xds::bootstrap::{ads_bootstrap_tls, AdminAddress, XdsClientTls};
 use gatewright::xds::render;
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
@@ -61,6 +61,8 @@ pub struct EnvoyConfig {
     pub log_level: String,
     /// Use incremental (delta) ADS instead of state-of-the-world.
     pub delta: bool,
+    /// Reach the ADS server over mutual TLS with these files.
+    pub xds_tls: Option<XdsClientTls>,
 }
 
 struct Running {
@@ -137,12 +139,13 @@ impl EnvoyManager {
             move |source| EnvoyError::Bootstrap { path, source }
         };
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let bootstrap = ads_bootstrap(
+        let bootstrap = ads_bootstrap_tls(
             gateway,
             &self.config.xds.0,
             self.config.xds.1,
             self.config.delta,
             &AdminAddress::default(),
+            self.config.xds_tls.as_ref(),
         );
         let json = render::to_json(&bootstrap)?;
         let path = dir.join("bootstrap.json");

@@ -124,6 +124,24 @@ enum Command {
         /// ADS variant Envoy uses: sotw (state of the world) or delta (incremental).
         #[arg(long, value_enum, default_value = "sotw")]
         ads: AdsMode,
+        /// PEM certificate chain the xDS server presents: serve xDS over TLS.
+        #[arg(long, requires = "xds_tls_key")]
+        xds_tls_cert: Option<PathBuf>,
+        /// PEM private key of --xds-tls-cert.
+        #[arg(long, requires = "xds_tls_cert")]
+        xds_tls_key: Option<PathBuf>,
+        /// PEM CA bundle xDS clients' certificates must chain to (mutual TLS).
+        #[arg(long, requires = "xds_tls_cert")]
+        xds_client_ca: Option<PathBuf>,
+        /// PEM certificate the Envoys started by the controller present to the xDS server.
+        #[arg(long, requires = "xds_tls_cert", requires = "xds_envoy_key")]
+        xds_envoy_cert: Option<PathBuf>,
+        /// PEM private key of --xds-envoy-cert.
+        #[arg(long, requires = "xds_envoy_cert")]
+        xds_envoy_key: Option<PathBuf>,
+        /// PEM CA bundle Envoy verifies the xDS server's certificate with (default: --xds-client-ca).
+        #[arg(long, requires = "xds_tls_cert")]
+        xds_server_ca: Option<PathBuf>,
     },
 }
 
@@ -251,6 +269,12 @@ fn main() -> ExitCode {
             debounce,
             envoy_log_level,
             ads,
+            xds_tls_cert,
+            xds_tls_key,
+            xds_client_ca,
+            xds_envoy_cert,
+            xds_envoy_key,
+            xds_server_ca,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -276,6 +300,16 @@ fn main() -> ExitCode {
                 extension: None,
                 envoy_log_level,
                 delta: ads == AdsMode::Delta,
+                xds_tls: xds_tls_cert.zip(xds_tls_key).map(|(cert, key)| {
+                    gatewright_controller::serve::XdsTlsOptions {
+                        cert,
+                        key,
+                        client_ca: xds_client_ca,
+                        envoy_cert: xds_envoy_cert,
+                        envoy_key: xds_envoy_key,
+                        server_ca: xds_server_ca,
+                    }
+                }),
             };
             match rt.block_on(gatewright_controller::serve::serve(opts)) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use gatewright::provider::Provider;
 use gatewright::status::conditions::{reasons, set_condition, types};
 use gatewright::status::{StatusBody, StatusObject};
 use gatewright::xds::{self, Delivery};
-use gatewright::provider::Provider;
 use gatewright::{Diagnostic, Options};
 use notify::Watcher;
 use tokio::sync::mpsc;
@@ -44,6 +44,90 @@ pub struct ServeOptions {
     pub envoy_log_level: String,
     /// Envoy fetches over incremental (delta) ADS instead of state-of-the-world.
     pub delta: bool,
+    /// Serve xDS over TLS (mutual TLS with a client CA).
+    pub xds_tls: Option<XdsTlsOptions>,
+}
+
+/// TLS for the xDS server, and the files the controller's Envoys use to reach it.
+#[derive(Debug, Clone, Default)]
+pub struct XdsTlsOptions {
+    /// PEM certificate chain the xDS server presents.
+    pub cert: PathBuf,
+    /// PEM private key of the server certificate.
+    pub key: PathBuf,
+    /// PEM CA bundle client certificates must chain to; None means clients need none.
+    pub client_ca: Option<PathBuf>,
+    /// PEM certificate the controller's Envoys present (required with `client_ca`).
+    pub envoy_cert: Option<PathBuf>,
+    /// PEM private key of `envoy_cert`.
+    pub envoy_key: Option<PathBuf>,
+    /// PEM CA bundle Envoy verifies the server certificate with (default: `client_ca`).
+    pub server_ca: Option<PathBuf>,
+}
+
+/// Why the xDS TLS settings are unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A combination of flags that cannot work.
+    #[error("{0}")]
+    Settings(String),
+}
+
+fn read(path: &Path) -> Result<(Vec<u8>, PathBuf), TlsError> {
+    let err = |source| TlsError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let abs = std::fs::canonicalize(path).map_err(err)?;
+    Ok((std::fs::read(&abs).map_err(err)?, abs))
+}
+
+impl XdsTlsOptions {
+    /// The tonic server configuration: identity, and client CA when given.
+    pub fn server_config(&self) -> Result<tonic::transport::ServerTlsConfig, TlsError> {
+        let (cert, _) = read(&self.cert)?;
+        let (key, _) = read(&self.key)?;
+        let mut cfg = tonic::transport::ServerTlsConfig::new()
+            .identity(tonic::transport::Identity::from_pem(cert, key));
+        if let Some(ca) = &self.client_ca {
+            let (ca, _) = read(ca)?;
+            cfg = cfg.client_ca_root(tonic::transport::Certificate::from_pem(ca));
+        }
+        Ok(cfg)
+    }
+
+    /// What the Envoy bootstraps carry: absolute paths of Envoy's certificate, key and trusted CA.
+    pub fn envoy_files(&self) -> Result<gatewright::xds::bootstrap::XdsClientTls, TlsError> {
+        let (Some(cert), Some(key)) = (&self.envoy_cert, &self.envoy_key) else {
+            return Err(TlsError::Settings(
+                "xDS over TLS needs --xds-envoy-cert and --xds-envoy-key: the certificate the \
+                 controller's Envoys present"
+                    .into(),
+            ));
+        };
+        let Some(ca) = self.server_ca.as_ref().or(self.client_ca.as_ref()) else {
+            return Err(TlsError::Settings(
+                "xDS over TLS needs --xds-server-ca (or --xds-client-ca): the CA Envoy verifies \
+                 the server certificate with"
+                    .into(),
+            ));
+        };
+        let path = |p: &Path| read(p).map(|(_, abs)| abs.to_string_lossy().into_owned());
+        Ok(gatewright::xds::bootstrap::XdsClientTls {
+            cert_file: path(cert)?,
+            key_file: path(key)?,
+            ca_file: path(ca)?,
+        })
+    }
 }
 
 /// Why `serve` could not start.
@@ -61,6 +145,9 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    /// The xDS TLS settings are unusable.
+    #[error("xDS TLS: {0}")]
+    Tls(#[from] TlsError),
     /// The directory cannot be watched.
     #[error("cannot watch {dir}: {source}")]
     Watch {
@@ -122,19 +209,18 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
             addr: opts.xds_address,
             source,
         })?;
-    let svc = xds.service();
+    let (server_tls, envoy_tls) = match &opts.xds_tls {
+        Some(t) => (Some(t.server_config()?), Some(t.envoy_files()?)),
+        None => (None, None),
+    };
+    let tls_on = server_tls.is_some();
+    let server = xds.clone();
     tokio::spawn(async move {
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(xds_listener);
-        if let Err(e) = tonic::transport::Server::builder()
-            .http2_keepalive_interval(Some(Duration::from_secs(30)))
-            .add_service(svc)
-            .serve_with_incoming(incoming)
-            .await
-        {
+        if let Err(e) = server.serve(xds_listener, server_tls).await {
             tracing::error!(error = %e, "xDS server failed");
         }
     });
-    tracing::info!(address = %xds_addr, "xDS server listening");
+    tracing::info!(address = %xds_addr, tls = tls_on, "xDS server listening");
 
     let admin_state = Arc::new(AdminState::default());
     let admin_listener = tokio::net::TcpListener::bind(opts.admin_address)
@@ -183,6 +269,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         xds: (xds_addr.ip().to_string(), xds_addr.port()),
         log_level: opts.envoy_log_level.clone(),
         delta: opts.delta,
+        xds_tls: envoy_tls,
     });
     let pids = envoys.pids();
     let mut ctl = Controller {
@@ -210,11 +297,8 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
             Some(path) = fs_rx.recv() => {
                 let mut paths = BTreeSet::from([path]);
                 // Debounce: wait for a quiet period, collecting every path touched.
-                loop {
-                    match tokio::time::timeout(opts.debounce, fs_rx.recv()).await {
-                        Ok(Some(p)) => { paths.insert(p); }
-                        _ => break,
-                    }
+                while let Ok(Some(p)) = tokio::time::timeout(opts.debounce, fs_rx.recv()).await {
+                    paths.insert(p);
                 }
                 let mut changed = false;
                 let mut any_input = false;
@@ -247,6 +331,24 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     Ok(())
 }
 
+/// `--listen-address` value that gives every Gateway its own loopback address.
+pub const PER_GATEWAY_LOOPBACK: &str = "127.0.0.0/8";
+
+/// With `--listen-address 127.0.0.0/8`, the loopback address Gateway `ns/name` binds and reports
+/// in `status.addresses`: `127.x.y.z` from a hash of the name (stable across runs, so several
+/// Gateways can listen on the same port). None for any other listen address.
+pub fn gateway_address(listen_address: &str, gateway: &str) -> Option<String> {
+    if listen_address != PER_GATEWAY_LOOPBACK {
+        return None;
+    }
+    // FNV-1a: fixed, unlike the std hasher.
+    let h = gateway.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let octet = |shift: u32| 1 + ((h >> shift) % 254) as u8;
+    Some(format!("127.{}.{}.{}", octet(0), octet(16), octet(32)))
+}
+
 struct Controller {
     engine: gatewright::engine::Engine,
     pids: crate::envoy::Pids,
@@ -272,12 +374,12 @@ impl Controller {
             self.engine.apply(change);
         }
         self.engine.set_options(Options {
-                controller_name: self.opts.controller_name.clone(),
-                time: now(),
-                address: Some(if self.opts.listen_address == "0.0.0.0" {
-                    "127.0.0.1".to_string()
-                } else {
-                    self.opts.listen_address.clone()
+            controller_name: self.opts.controller_name.clone(),
+            time: now(),
+            address: Some(if self.opts.listen_address == "0.0.0.0" {
+                "127.0.0.1".to_string()
+            } else {
+                self.opts.listen_address.clone()
             }),
         });
         let translation = self.engine.translate();
@@ -296,7 +398,9 @@ impl Controller {
                 continue;
             }
             track.ir = Some(ir.clone());
-            let mut resources = xds::build(ir, Delivery::Ads, &self.opts.listen_address);
+            let bind = gateway_address(&self.opts.listen_address, gw)
+                .unwrap_or_else(|| self.opts.listen_address.clone());
+            let mut resources = xds::build(ir, Delivery::Ads, &bind);
             if let Some(ext) = &self.opts.extension {
                 ext.post_process(gw, &mut resources);
             }
@@ -404,6 +508,11 @@ impl Controller {
                 s.metadata.namespace.as_deref().unwrap_or(""),
                 s.metadata.name
             );
+            if let Some(address) = gateway_address(&self.opts.listen_address, &gw) {
+                for a in &mut gs.addresses {
+                    a.value = address.clone();
+                }
+            }
             let Some(track) = self.tracks.get(&gw) else {
                 continue;
             };

@@ -18,8 +18,11 @@ use envoy_types::pb::envoy::service::discovery::v3::{
 };
 use envoy_types::pb::google::protobuf::Any;
 use gatewright::xds::{type_urls, GatewayResources};
-use tokio::sync::{mpsc, watch};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio_stream::{Stream, StreamExt};
+use tonic::transport::{Server, ServerTlsConfig};
 use tonic::{Request, Response, Status, Streaming};
 
 /// The order updates are sent in: what a resource refers to goes out before it.
@@ -31,8 +34,26 @@ pub const TYPE_ORDER: [&str; 5] = [
     type_urls::ROUTE,
 ];
 
-/// Longest resource name list a client may send; longer requests are refused.
-pub const MAX_RESOURCE_NAMES: usize = 100_000;
+/// Most resource names a stream may subscribe to per type; a request that would exceed it ends the stream.
+pub const MAX_RESOURCE_NAMES: usize = 20_000;
+
+/// Longest resource name accepted (ours are `namespace/name/port`, well below this).
+pub const MAX_NAME_BYTES: usize = 1024;
+
+/// Longest node id accepted (a Gateway's `namespace/name` is at most 317 bytes).
+pub const MAX_NODE_ID_BYTES: usize = 1024;
+
+/// Largest request message decoded; larger ones end the stream with `OUT_OF_RANGE`.
+pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+
+/// Longest NACK error message kept for status and logs; the rest is cut.
+pub const MAX_ERROR_MESSAGE_BYTES: usize = 1024;
+
+/// Most ADS streams open at once over all connections; more are refused with `RESOURCE_EXHAUSTED`.
+pub const MAX_STREAMS: usize = 10_000;
+
+/// Most concurrent HTTP/2 streams per connection (Envoy opens one).
+pub const MAX_STREAMS_PER_CONNECTION: u32 = 100;
 
 /// One encoded resource and its content version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +162,7 @@ pub struct XdsServer {
     snapshots: watch::Sender<Arc<Snapshots>>,
     events: mpsc::UnboundedSender<XdsEvent>,
     nonce: Arc<AtomicU64>,
+    streams: Arc<Semaphore>,
 }
 
 impl XdsServer {
@@ -153,6 +175,7 @@ impl XdsServer {
                 snapshots,
                 events: tx,
                 nonce: Arc::new(AtomicU64::new(1)),
+                streams: Arc::new(Semaphore::new(MAX_STREAMS)),
             },
             rx,
         )
@@ -168,10 +191,32 @@ impl XdsServer {
         self.snapshots.borrow().clone()
     }
 
-    /// The tonic service.
+    /// The tonic service, refusing requests larger than [`MAX_REQUEST_BYTES`].
     pub fn service(&self) -> AggregatedDiscoveryServiceServer<XdsServer> {
         AggregatedDiscoveryServiceServer::new(self.clone())
-            .max_decoding_message_size(16 * 1024 * 1024)
+            .max_decoding_message_size(MAX_REQUEST_BYTES)
+    }
+
+    /// Serves ADS on `listener` (over TLS when `tls` is given) with the limits above, until it fails.
+    pub async fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+        tls: Option<ServerTlsConfig>,
+    ) -> Result<(), tonic::transport::Error> {
+        let mut builder = Server::builder()
+            .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+            .http2_keepalive_interval(Some(Duration::from_secs(30)))
+            .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+            .tcp_keepalive(Some(Duration::from_secs(60)))
+            .tcp_nodelay(true);
+        if let Some(tls) = tls {
+            builder = builder.tls_config(tls)?;
+        }
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        builder
+            .add_service(self.service())
+            .serve_with_incoming(incoming)
+            .await
     }
 
     fn next_nonce(&self) -> String {
@@ -183,15 +228,50 @@ impl XdsServer {
     }
 }
 
-fn gateway_of(node: Option<&envoy_types::pb::envoy::config::core::v3::Node>) -> Option<String> {
-    let n = node?;
-    if !n.id.is_empty() {
-        Some(n.id.clone())
-    } else if !n.cluster.is_empty() {
-        Some(n.cluster.clone())
-    } else {
-        None
+/// The Gateway a stream serves: the node id (else cluster) of its first request.
+fn gateway_of(
+    node: Option<&envoy_types::pb::envoy::config::core::v3::Node>,
+) -> Result<String, Status> {
+    let id = node
+        .map(|n| if n.id.is_empty() { &n.cluster } else { &n.id })
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| {
+            Status::invalid_argument("the first request must carry a node id naming the Gateway")
+        })?;
+    if id.len() > MAX_NODE_ID_BYTES {
+        return Err(Status::invalid_argument("node id too long"));
     }
+    Ok(id.clone())
+}
+
+/// Refuses requests naming too many or too long resources.
+fn check_names<'a>(
+    names: impl IntoIterator<Item = &'a String>,
+    count: usize,
+) -> Result<(), Status> {
+    if count > MAX_RESOURCE_NAMES {
+        return Err(Status::resource_exhausted(format!(
+            "more than {MAX_RESOURCE_NAMES} resource names"
+        )));
+    }
+    if names.into_iter().any(|n| n.len() > MAX_NAME_BYTES) {
+        return Err(Status::invalid_argument(format!(
+            "resource name longer than {MAX_NAME_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Envoy's error detail, cut to [`MAX_ERROR_MESSAGE_BYTES`] on a character boundary.
+fn error_message(m: &str) -> String {
+    if m.len() <= MAX_ERROR_MESSAGE_BYTES {
+        return m.to_string();
+    }
+    let mut end = MAX_ERROR_MESSAGE_BYTES;
+    while !m.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &m[..end])
 }
 
 fn is_wildcard_type(t: &str) -> bool {
@@ -217,27 +297,41 @@ struct SotwType {
     generation: u64,
     /// Names in the last response.
     sent_names: Vec<String>,
+    /// Whether the last response was already ACKed or NACKed (repeats report nothing).
+    answered: bool,
 }
 
-struct SotwStream {
+/// The state of one state-of-the-world ADS stream, driven by its requests and by snapshot
+/// changes; public so fuzzers and tests can drive it without sockets.
+pub struct SotwStream {
     server: XdsServer,
     gateway: Option<String>,
     types: BTreeMap<String, SotwType>,
 }
 
 impl SotwStream {
-    /// Handles one request; returns the responses to send.
-    fn on_request(
+    /// A stream that has seen no request yet.
+    pub fn new(server: &XdsServer) -> Self {
+        SotwStream {
+            server: server.clone(),
+            gateway: None,
+            types: BTreeMap::new(),
+        }
+    }
+
+    /// The Gateway this stream serves, once its first request named it.
+    pub fn gateway(&self) -> Option<&str> {
+        self.gateway.as_deref()
+    }
+
+    /// Handles one request: the responses to send, or the status that ends the stream.
+    pub fn on_request(
         &mut self,
         req: DiscoveryRequest,
         snaps: &Snapshots,
     ) -> Result<Vec<DiscoveryResponse>, Status> {
         if self.gateway.is_none() {
-            let Some(g) = gateway_of(req.node.as_ref()) else {
-                return Err(Status::invalid_argument(
-                    "the first request must carry a node id naming the Gateway",
-                ));
-            };
+            let g = gateway_of(req.node.as_ref())?;
             self.server.emit(XdsEvent::Connected {
                 gateway: g.clone(),
                 delta: false,
@@ -247,31 +341,32 @@ impl SotwStream {
         if !known_type(&req.type_url) {
             return Err(Status::invalid_argument(format!(
                 "unknown type URL {:?}",
-                req.type_url
+                error_message(&req.type_url)
             )));
         }
-        if req.resource_names.len() > MAX_RESOURCE_NAMES {
-            return Err(Status::resource_exhausted("too many resource names"));
-        }
+        check_names(&req.resource_names, req.resource_names.len())?;
         let gateway = self.gateway.clone().unwrap_or_default();
         let ts = self.types.entry(req.type_url.clone()).or_default();
         if !req.response_nonce.is_empty() {
             if req.response_nonce != ts.nonce {
                 return Ok(Vec::new()); // stale: answers an older response
             }
-            match &req.error_detail {
-                Some(err) => self.server.emit(XdsEvent::Nack {
-                    gateway: gateway.clone(),
-                    type_url: req.type_url.clone(),
-                    generation: ts.generation,
-                    message: err.message.clone(),
-                    resources: ts.sent_names.clone(),
-                }),
-                None => self.server.emit(XdsEvent::Ack {
-                    gateway: gateway.clone(),
-                    type_url: req.type_url.clone(),
-                    generation: ts.generation,
-                }),
+            if !ts.answered {
+                ts.answered = true;
+                self.server.emit(match &req.error_detail {
+                    Some(err) => XdsEvent::Nack {
+                        gateway: gateway.clone(),
+                        type_url: req.type_url.clone(),
+                        generation: ts.generation,
+                        message: error_message(&err.message),
+                        resources: ts.sent_names.clone(),
+                    },
+                    None => XdsEvent::Ack {
+                        gateway: gateway.clone(),
+                        type_url: req.type_url.clone(),
+                        generation: ts.generation,
+                    },
+                });
             }
         }
         let names = if is_wildcard_type(&req.type_url)
@@ -288,6 +383,14 @@ impl SotwStream {
             .respond(&type_url, snaps, changed)
             .into_iter()
             .collect())
+    }
+
+    /// Responses for every type whose content changed in `snaps`, in [`TYPE_ORDER`].
+    pub fn on_snapshots(&mut self, snaps: &Snapshots) -> Vec<DiscoveryResponse> {
+        TYPE_ORDER
+            .iter()
+            .filter_map(|t| self.respond(t, snaps, false))
+            .collect()
     }
 
     /// Builds a response for a type when its content (or subscription) changed.
@@ -323,6 +426,7 @@ impl SotwStream {
         }
         ts.sent_version = Some(version.clone());
         ts.nonce = self.server.next_nonce();
+        ts.answered = false;
         ts.generation = snap.map_or(0, |s| s.generation);
         ts.sent_names = selected.iter().map(|(n, _)| (*n).clone()).collect();
         self.server.emit(XdsEvent::Push {
@@ -356,26 +460,41 @@ struct DeltaType {
     generation: u64,
     sent_names: Vec<String>,
     started: bool,
+    /// Whether the last response was already ACKed or NACKed (repeats report nothing).
+    answered: bool,
 }
 
-struct DeltaStream {
+/// The state of one incremental (delta) ADS stream, driven by its requests and by snapshot
+/// changes; public so fuzzers and tests can drive it without sockets.
+pub struct DeltaStream {
     server: XdsServer,
     gateway: Option<String>,
     types: BTreeMap<String, DeltaType>,
 }
 
 impl DeltaStream {
-    fn on_request(
+    /// A stream that has seen no request yet.
+    pub fn new(server: &XdsServer) -> Self {
+        DeltaStream {
+            server: server.clone(),
+            gateway: None,
+            types: BTreeMap::new(),
+        }
+    }
+
+    /// The Gateway this stream serves, once its first request named it.
+    pub fn gateway(&self) -> Option<&str> {
+        self.gateway.as_deref()
+    }
+
+    /// Handles one request: the responses to send, or the status that ends the stream.
+    pub fn on_request(
         &mut self,
         req: DeltaDiscoveryRequest,
         snaps: &Snapshots,
     ) -> Result<Vec<DeltaDiscoveryResponse>, Status> {
         if self.gateway.is_none() {
-            let Some(g) = gateway_of(req.node.as_ref()) else {
-                return Err(Status::invalid_argument(
-                    "the first request must carry a node id naming the Gateway",
-                ));
-            };
+            let g = gateway_of(req.node.as_ref())?;
             self.server.emit(XdsEvent::Connected {
                 gateway: g.clone(),
                 delta: true,
@@ -385,33 +504,36 @@ impl DeltaStream {
         if !known_type(&req.type_url) {
             return Err(Status::invalid_argument(format!(
                 "unknown type URL {:?}",
-                req.type_url
+                error_message(&req.type_url)
             )));
         }
-        if req.resource_names_subscribe.len() + req.resource_names_unsubscribe.len()
-            > MAX_RESOURCE_NAMES
-        {
-            return Err(Status::resource_exhausted("too many resource names"));
-        }
+        check_names(
+            req.resource_names_subscribe
+                .iter()
+                .chain(&req.resource_names_unsubscribe)
+                .chain(req.initial_resource_versions.keys()),
+            req.resource_names_subscribe.len()
+                + req.resource_names_unsubscribe.len()
+                + req.initial_resource_versions.len(),
+        )?;
         let gateway = self.gateway.clone().unwrap_or_default();
         let ts = self.types.entry(req.type_url.clone()).or_default();
-        if !req.response_nonce.is_empty() {
-            if req.response_nonce == ts.nonce {
-                match &req.error_detail {
-                    Some(err) => self.server.emit(XdsEvent::Nack {
-                        gateway: gateway.clone(),
-                        type_url: req.type_url.clone(),
-                        generation: ts.generation,
-                        message: err.message.clone(),
-                        resources: ts.sent_names.clone(),
-                    }),
-                    None => self.server.emit(XdsEvent::Ack {
-                        gateway: gateway.clone(),
-                        type_url: req.type_url.clone(),
-                        generation: ts.generation,
-                    }),
-                }
-            }
+        if !req.response_nonce.is_empty() && req.response_nonce == ts.nonce && !ts.answered {
+            ts.answered = true;
+            self.server.emit(match &req.error_detail {
+                Some(err) => XdsEvent::Nack {
+                    gateway: gateway.clone(),
+                    type_url: req.type_url.clone(),
+                    generation: ts.generation,
+                    message: error_message(&err.message),
+                    resources: ts.sent_names.clone(),
+                },
+                None => XdsEvent::Ack {
+                    gateway: gateway.clone(),
+                    type_url: req.type_url.clone(),
+                    generation: ts.generation,
+                },
+            });
         }
         if !ts.started {
             ts.started = true;
@@ -436,9 +558,23 @@ impl DeltaStream {
                 names.remove(n);
                 ts.known.remove(n);
             }
+            // Subscriptions add up over a stream: bound the total, not just one request.
+            if names.len() > MAX_RESOURCE_NAMES {
+                return Err(Status::resource_exhausted(format!(
+                    "more than {MAX_RESOURCE_NAMES} resource names subscribed"
+                )));
+            }
         }
         let type_url = req.type_url.clone();
         Ok(self.respond(&type_url, snaps).into_iter().collect())
+    }
+
+    /// Responses for every type whose content changed in `snaps`, in [`TYPE_ORDER`].
+    pub fn on_snapshots(&mut self, snaps: &Snapshots) -> Vec<DeltaDiscoveryResponse> {
+        TYPE_ORDER
+            .iter()
+            .filter_map(|t| self.respond(t, snaps))
+            .collect()
     }
 
     fn respond(&mut self, type_url: &str, snaps: &Snapshots) -> Option<DeltaDiscoveryResponse> {
@@ -468,6 +604,7 @@ impl DeltaStream {
             ts.known.insert((*n).clone(), r.version.clone());
         }
         ts.nonce = self.server.next_nonce();
+        ts.answered = false;
         ts.generation = snap.generation;
         ts.sent_names = updated.iter().map(|(n, _)| (*n).clone()).collect();
         self.server.emit(XdsEvent::Push {
@@ -496,8 +633,135 @@ impl DeltaStream {
     }
 }
 
-/// Responses are bounded per stream: a client that never reads stops receiving, it cannot grow memory.
-const STREAM_BUFFER: usize = 16;
+/// Responses queued per stream: a client that never reads stops receiving, it cannot grow memory.
+const STREAM_BUFFER: usize = 1;
+
+/// What the stream driver needs of a stream's state.
+trait Session: Send + 'static {
+    type Req: Send + 'static;
+    type Resp: Send + 'static;
+    fn on_request(&mut self, req: Self::Req, snaps: &Snapshots) -> Result<Vec<Self::Resp>, Status>;
+    fn on_snapshots(&mut self, snaps: &Snapshots) -> Vec<Self::Resp>;
+    fn server(&self) -> &XdsServer;
+    fn take_gateway(&mut self) -> Option<String>;
+}
+
+impl Session for SotwStream {
+    type Req = DiscoveryRequest;
+    type Resp = DiscoveryResponse;
+    fn on_request(
+        &mut self,
+        req: DiscoveryRequest,
+        s: &Snapshots,
+    ) -> Result<Vec<Self::Resp>, Status> {
+        SotwStream::on_request(self, req, s)
+    }
+    fn on_snapshots(&mut self, s: &Snapshots) -> Vec<Self::Resp> {
+        SotwStream::on_snapshots(self, s)
+    }
+    fn server(&self) -> &XdsServer {
+        &self.server
+    }
+    fn take_gateway(&mut self) -> Option<String> {
+        self.gateway.take()
+    }
+}
+
+impl Session for DeltaStream {
+    type Req = DeltaDiscoveryRequest;
+    type Resp = DeltaDiscoveryResponse;
+    fn on_request(
+        &mut self,
+        req: DeltaDiscoveryRequest,
+        s: &Snapshots,
+    ) -> Result<Vec<Self::Resp>, Status> {
+        DeltaStream::on_request(self, req, s)
+    }
+    fn on_snapshots(&mut self, s: &Snapshots) -> Vec<Self::Resp> {
+        DeltaStream::on_snapshots(self, s)
+    }
+    fn server(&self) -> &XdsServer {
+        &self.server
+    }
+    fn take_gateway(&mut self) -> Option<String> {
+        self.gateway.take()
+    }
+}
+
+/// Runs one stream on its own task: requests and snapshot changes in, responses out.
+fn drive<S: Session>(
+    mut st: S,
+    mut input: Streaming<S::Req>,
+    permit: OwnedSemaphorePermit,
+) -> BoxStream<S::Resp>
+where
+    Streaming<S::Req>: Stream<Item = Result<S::Req, Status>> + Send + Unpin,
+{
+    let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+    let mut snapshots = st.server().snapshots.subscribe();
+    tokio::spawn(async move {
+        let _permit = permit;
+        loop {
+            // Room for a response first: a client that does not read holds at most
+            // STREAM_BUFFER responses here, and snapshot changes meanwhile coalesce.
+            let Ok(slot) = tx.reserve().await else {
+                break;
+            };
+            let out = tokio::select! {
+                req = input.next() => match req {
+                    Some(Ok(req)) => {
+                        let snaps = snapshots.borrow_and_update().clone();
+                        st.on_request(req, &snaps)
+                    }
+                    // A request that did not decode (too large, malformed): say why, then end.
+                    Some(Err(status)) => Err(status),
+                    None => break,
+                },
+                changed = snapshots.changed() => {
+                    if changed.is_err() { break; }
+                    let snaps = snapshots.borrow_and_update().clone();
+                    Ok(st.on_snapshots(&snaps))
+                }
+            };
+            match out {
+                Ok(responses) => {
+                    let mut responses = responses.into_iter();
+                    match responses.next() {
+                        Some(first) => slot.send(Ok(first)),
+                        None => drop(slot),
+                    }
+                    let mut gone = false;
+                    for r in responses {
+                        if tx.send(Ok(r)).await.is_err() {
+                            gone = true;
+                            break;
+                        }
+                    }
+                    if gone {
+                        break;
+                    }
+                }
+                Err(status) => {
+                    slot.send(Err(status));
+                    break;
+                }
+            }
+        }
+        if let Some(g) = st.take_gateway() {
+            st.server().emit(XdsEvent::Disconnected { gateway: g });
+        }
+    });
+    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
+}
+
+impl XdsServer {
+    fn permit(&self) -> Result<OwnedSemaphorePermit, Status> {
+        self.streams
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Status::resource_exhausted("too many xDS streams"))
+    }
+}
 
 #[tonic::async_trait]
 impl AggregatedDiscoveryService for XdsServer {
@@ -508,50 +772,11 @@ impl AggregatedDiscoveryService for XdsServer {
         &self,
         request: Request<Streaming<DiscoveryRequest>>,
     ) -> Result<Response<Self::StreamAggregatedResourcesStream>, Status> {
-        let mut input = request.into_inner();
-        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        let mut snapshots = self.snapshots.subscribe();
-        let mut st = SotwStream {
-            server: self.clone(),
-            gateway: None,
-            types: BTreeMap::new(),
-        };
-        tokio::spawn(async move {
-            loop {
-                let out: Result<Vec<DiscoveryResponse>, Status> = tokio::select! {
-                    req = input.next() => match req {
-                        Some(Ok(req)) => {
-                            let snaps = snapshots.borrow_and_update().clone();
-                            st.on_request(req, &snaps)
-                        }
-                        _ => break,
-                    },
-                    changed = snapshots.changed() => {
-                        if changed.is_err() { break; }
-                        let snaps = snapshots.borrow_and_update().clone();
-                        Ok(TYPE_ORDER.iter().filter_map(|t| st.respond(t, &snaps, false)).collect())
-                    }
-                };
-                match out {
-                    Ok(responses) => {
-                        for r in responses {
-                            if tx.send(Ok(r)).await.is_err() {
-                                break;
-                            }
-                        }
-                    }
-                    Err(status) => {
-                        let _ = tx.send(Err(status)).await;
-                        break;
-                    }
-                }
-            }
-            if let Some(g) = st.gateway.take() {
-                st.server.emit(XdsEvent::Disconnected { gateway: g });
-            }
-        });
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
+        let permit = self.permit()?;
+        Ok(Response::new(drive(
+            SotwStream::new(self),
+            request.into_inner(),
+            permit,
         )))
     }
 
@@ -559,50 +784,11 @@ impl AggregatedDiscoveryService for XdsServer {
         &self,
         request: Request<Streaming<DeltaDiscoveryRequest>>,
     ) -> Result<Response<Self::DeltaAggregatedResourcesStream>, Status> {
-        let mut input = request.into_inner();
-        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        let mut snapshots = self.snapshots.subscribe();
-        let mut st = DeltaStream {
-            server: self.clone(),
-            gateway: None,
-            types: BTreeMap::new(),
-        };
-        tokio::spawn(async move {
-            loop {
-                let out: Result<Vec<DeltaDiscoveryResponse>, Status> = tokio::select! {
-                    req = input.next() => match req {
-                        Some(Ok(req)) => {
-                            let snaps = snapshots.borrow_and_update().clone();
-                            st.on_request(req, &snaps)
-                        }
-                        _ => break,
-                    },
-                    changed = snapshots.changed() => {
-                        if changed.is_err() { break; }
-                        let snaps = snapshots.borrow_and_update().clone();
-                        Ok(TYPE_ORDER.iter().filter_map(|t| st.respond(t, &snaps)).collect())
-                    }
-                };
-                match out {
-                    Ok(responses) => {
-                        for r in responses {
-                            if tx.send(Ok(r)).await.is_err() {
-                                break;
-                            }
-                        }
-                    }
-                    Err(status) => {
-                        let _ = tx.send(Err(status)).await;
-                        break;
-                    }
-                }
-            }
-            if let Some(g) = st.gateway.take() {
-                st.server.emit(XdsEvent::Disconnected { gateway: g });
-            }
-        });
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
+        let permit = self.permit()?;
+        Ok(Response::new(drive(
+            DeltaStream::new(self),
+            request.into_inner(),
+            permit,
         )))
     }
 }

@@ -63,6 +63,7 @@ fn a_rejected_config_shows_in_status_and_metrics_and_is_not_resent() {
         extension: Some(Arc::new(Poison)),
         envoy_log_level: "error".into(),
         delta: false,
+        xds_tls: None,
     };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.spawn(async move {
