@@ -99,6 +99,8 @@ pub struct RouteIr {
     pub per_try_timeout_ms: Option<u64>,
     /// Retry policy.
     pub retry: Option<RetryIr>,
+    /// Session affinity (experimental `sessionPersistence`).
+    pub session: Option<SessionIr>,
     /// Precedence key: lower sorts first.
     pub rank: RankKey,
 }
@@ -211,6 +213,17 @@ pub struct HeaderModsIr {
     pub add: Vec<(String, String)>,
     /// Remove.
     pub remove: Vec<String>,
+}
+
+/// Session affinity: a cookie or header pins a client to the backend endpoint it first reached.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionIr {
+    /// Header-based (else cookie-based).
+    pub header: bool,
+    /// Cookie or header name.
+    pub name: String,
+    /// Cookie lifetime in ms for `Permanent` cookies; None for session cookies.
+    pub ttl_ms: Option<u64>,
 }
 
 /// Retries.

@@ -409,13 +409,7 @@ impl RuleCtx<'_> {
                 attempts: r.attempts.unwrap_or(1).max(0) as u32,
                 backoff_ms: r.backoff.as_deref().and_then(parse_ms),
             });
-            if rule.session_persistence.is_some() {
-                out.warnings.push(Diagnostic::warning(
-                    self.route.key,
-                    format!("spec.rules[{ri}].sessionPersistence"),
-                    "sessionPersistence is not implemented yet and is ignored",
-                ));
-            }
+            let session = session_ir(rule.session_persistence.as_ref(), self.route.key);
             if unsupported.is_some() {
                 // A rule that cannot be served answers 500 and programs none of its filters.
                 request_headers = HeaderModsIr::default();
@@ -465,6 +459,7 @@ impl RuleCtx<'_> {
                     timeout_ms,
                     per_try_timeout_ms,
                     retry: retry.clone(),
+                    session: session.clone(),
                     rank,
                 });
             }
@@ -482,6 +477,7 @@ impl RuleCtx<'_> {
             _ => &empty_rule,
         };
         for (ri, rule) in rules.iter().enumerate() {
+            let session = session_ir(rule.session_persistence.as_ref(), self.route.key);
             let id = rule_id(rule.name.as_deref(), &rule.matches, ri);
             let mut request_headers = HeaderModsIr::default();
             let mut response_headers = HeaderModsIr::default();
@@ -567,6 +563,7 @@ impl RuleCtx<'_> {
                     timeout_ms: None,
                     per_try_timeout_ms: None,
                     retry: None,
+                    session: session.clone(),
                     rank,
                 });
             }
@@ -715,4 +712,32 @@ pub fn parent_status(
         controller_name: controller.to_string(),
         conditions,
     }
+}
+
+/// Session persistence as Envoy's stateful sessions; the default name is derived from the route
+/// (the spec leaves it to the implementation).
+fn session_ir(sp: Option<&SessionPersistence>, route: &ObjectKey) -> Option<SessionIr> {
+    let sp = sp?;
+    let header = sp.type_.as_deref() == Some("Header");
+    let name = sp.session_name.clone().unwrap_or_else(|| {
+        format!(
+            "gw-session-{:08x}",
+            fnv1a(format!("{}/{}", route.namespace, route.name).as_bytes()) as u32
+        )
+    });
+    let permanent = sp
+        .cookie_config
+        .as_ref()
+        .and_then(|c| c.lifetime_type.as_deref())
+        == Some("Permanent");
+    let ttl_ms = if permanent {
+        sp.absolute_timeout.as_deref().and_then(parse_ms)
+    } else {
+        None
+    };
+    Some(SessionIr {
+        header,
+        name,
+        ttl_ms,
+    })
 }

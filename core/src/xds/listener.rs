@@ -146,6 +146,24 @@ fn http_chain(
             ..Default::default()
         });
     }
+    let uses_session = rc
+        .virtual_hosts
+        .iter()
+        .flat_map(|v| v.routes.iter())
+        .any(|r| {
+            r.typed_per_filter_config
+                .contains_key(route::STATEFUL_SESSION_FILTER)
+        });
+    if uses_session {
+        // Off unless a route enables it with its own session settings.
+        http_filters.push(HttpFilter {
+            name: route::STATEFUL_SESSION_FILTER.into(),
+            config_type: Some(http_filter::ConfigType::TypedConfig(any(
+                &envoy_types::pb::envoy::extensions::filters::http::stateful_session::v3::StatefulSession::default(),
+            ))),
+            ..Default::default()
+        });
+    }
     http_filters.push(HttpFilter {
         name: "envoy.filters.http.router".into(),
         config_type: Some(http_filter::ConfigType::TypedConfig(

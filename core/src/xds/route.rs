@@ -20,6 +20,9 @@ use crate::translate::ir::*;
 /// The HTTP filter name CORS policies are keyed by.
 pub const CORS_FILTER: &str = "envoy.filters.http.cors";
 
+/// The HTTP filter name session persistence is keyed by.
+pub const STATEFUL_SESSION_FILTER: &str = "envoy.filters.http.stateful_session";
+
 /// The cluster name of backends that did not resolve; Envoy answers 500 for it.
 pub const INVALID_BACKEND_CLUSTER: &str = "invalid-backend-ref";
 
@@ -162,7 +165,52 @@ fn route(r: &RouteIr) -> Route {
         out.typed_per_filter_config
             .insert(CORS_FILTER.into(), any(&cors(c)));
     }
+    if let Some(sess) = &r.session {
+        out.typed_per_filter_config
+            .insert(STATEFUL_SESSION_FILTER.into(), any(&session(sess)));
+    }
     out
+}
+
+/// Envoy's stateful session for one route: a cookie (or header) naming the chosen endpoint.
+fn session(
+    s: &SessionIr,
+) -> envoy_types::pb::envoy::extensions::filters::http::stateful_session::v3::StatefulSessionPerRoute
+{
+    use envoy_types::pb::envoy::config::core::v3::TypedExtensionConfig;
+    use envoy_types::pb::envoy::extensions::filters::http::stateful_session::v3::{
+        stateful_session_per_route, StatefulSession, StatefulSessionPerRoute,
+    };
+    use envoy_types::pb::envoy::extensions::http::stateful_session::cookie::v3::CookieBasedSessionState;
+    use envoy_types::pb::envoy::extensions::http::stateful_session::header::v3::HeaderBasedSessionState;
+    let state = if s.header {
+        TypedExtensionConfig {
+            name: "envoy.http.stateful_session.header".into(),
+            typed_config: Some(any(&HeaderBasedSessionState {
+                name: s.name.clone(),
+            })),
+        }
+    } else {
+        TypedExtensionConfig {
+            name: "envoy.http.stateful_session.cookie".into(),
+            typed_config: Some(any(&CookieBasedSessionState {
+                cookie: Some(envoy_types::pb::envoy::r#type::http::v3::Cookie {
+                    name: s.name.clone(),
+                    ttl: s.ttl_ms.map(duration_ms),
+                    path: "/".into(),
+                    ..Default::default()
+                }),
+            })),
+        }
+    };
+    StatefulSessionPerRoute {
+        r#override: Some(stateful_session_per_route::Override::StatefulSession(
+            StatefulSession {
+                session_state: Some(state),
+                ..Default::default()
+            },
+        )),
+    }
 }
 
 fn forward(
