@@ -18,6 +18,9 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:3000")]
     listen: SocketAddr,
+    /// More addresses serving the same echo (the conformance backends' h2c port 3001).
+    #[arg(long = "also-listen")]
+    also_listen: Vec<SocketAddr>,
     /// Reported as `pod` (default: $POD_NAME, else `echo`).
     #[arg(long, env = "POD_NAME", default_value = "echo")]
     pod: String,
@@ -178,6 +181,28 @@ async fn main() {
             async move { echo(a, peer, req).await }
         },
     );
+    for addr in &args.also_listen {
+        let extra = match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: cannot listen on {addr}: {e}");
+                std::process::exit(1);
+            }
+        };
+        println!("echo listening on {addr}");
+        let app = app.clone();
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(
+                extra,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            {
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
+        });
+    }
     if let Err(e) = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

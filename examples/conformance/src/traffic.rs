@@ -1,0 +1,633 @@
+//! Traffic expectations (SCHEMA.md §6 and §8): HTTP and HTTPS round trips with the upstream
+//! comparison and convergence rules, expected failures, and weighted distributions.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::checks::{poll, Ctx};
+use crate::http::{self, Request, Response, Tls};
+
+fn s<'a>(v: &'a Value, k: &str) -> &'a str {
+    v.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+/// Where a traffic entry goes: the test's `gateways`, `trafficDefaults` and the entry itself.
+pub struct Target {
+    /// Gateway address and port.
+    pub addr: SocketAddr,
+    /// The port as written in URLs and Host (None for the scheme's default).
+    pub url_port: Option<u16>,
+}
+
+/// Resolves the Gateway address and effective port of an entry.
+pub fn target(
+    ctx: &Ctx,
+    test: &Value,
+    defaults: &Value,
+    e: &Value,
+    tls: bool,
+) -> Result<Target, String> {
+    let gw = e
+        .get("gateway")
+        .or_else(|| defaults.get("gateway"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| {
+            let g = test.get("gateways")?.as_array()?;
+            (g.len() == 1).then(|| s(&g[0], "ref").to_string())
+        })
+        .ok_or("no gateway for traffic entry")?;
+    let port = e
+        .get("port")
+        .or_else(|| defaults.get("port"))
+        .and_then(Value::as_u64)
+        .or_else(|| {
+            test.get("gateways")?
+                .as_array()?
+                .iter()
+                .find(|g| s(g, "ref") == gw)?
+                .get("port")?
+                .as_u64()
+        })
+        .unwrap_or(if tls { 443 } else { 80 }) as u16;
+    let mut addr = None;
+    poll(ctx.wait(180), || {
+        addr = ctx.gateway_address(&gw);
+        addr.as_ref().map(|_| ()).ok_or(format!("{gw}: no address"))
+    })?;
+    let ip: IpAddr = addr
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e| format!("{gw}: address: {e}"))?;
+    let default = if tls { 443 } else { 80 };
+    Ok(Target {
+        addr: SocketAddr::new(ip, port),
+        url_port: (port != default).then_some(port),
+    })
+}
+
+fn new_uuid() -> String {
+    let mut b = [0u8; 16];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut b);
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+/// Builds the request of an `http` case.
+fn build(e: &Value, t: &Target) -> Request {
+    let r = e.get("request").cloned().unwrap_or_default();
+    let mut path = s(&r, "path").to_string();
+    if path.is_empty() {
+        path = "/".into();
+    }
+    if e.get("freshUuidPerAttempt").and_then(Value::as_bool) == Some(true) {
+        path = path.replace("{UUID}", &new_uuid());
+    }
+    let host = match r.get("host").and_then(Value::as_str) {
+        Some(h) => h.to_string(),
+        None => match t.url_port {
+            Some(p) => format!("{}:{p}", t.addr.ip()),
+            None => t.addr.ip().to_string(),
+        },
+    };
+    let set = e
+        .get("backendSetResponseHeaders")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}:{}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let mut headers = vec![("X-Echo-Set-Header".to_string(), set)];
+    for (k, v) in r
+        .get("headers")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        headers.push((k.clone(), v.as_str().unwrap_or("").to_string()));
+    }
+    Request {
+        method: r
+            .get("method")
+            .and_then(Value::as_str)
+            .unwrap_or("GET")
+            .to_string(),
+        path,
+        host,
+        headers,
+        body: r.get("body").and_then(Value::as_str).map(str::to_string),
+    }
+}
+
+fn joined_eq(actual: &str, want: &str, ignore_ws: bool) -> bool {
+    if ignore_ws {
+        actual.replace(' ', "") == want.replace(' ', "")
+    } else {
+        actual == want
+    }
+}
+
+/// Compares one attempt (SCHEMA.md §6.1 "Comparison of one attempt").
+fn compare(
+    e: &Value,
+    req: &Request,
+    resp: &Response,
+    scheme: &str,
+    t: &Target,
+) -> Result<(), String> {
+    let want = e.get("response").cloned().unwrap_or_default();
+    let mut codes: Vec<u64> = want
+        .get("statusCodes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+        .collect();
+    if let Some(c) = want.get("statusCode").and_then(Value::as_u64) {
+        codes.push(c);
+    }
+    if codes.is_empty() {
+        codes.push(200);
+    }
+    let st = u64::from(resp.status);
+    if (st == 408 || st == 504) && codes.iter().any(|c| *c == 408 || *c == 504) {
+        return Ok(());
+    }
+    if !codes.contains(&st) {
+        return Err(format!("status {st}, want {codes:?}"));
+    }
+    if let Some(p) = want.get("protocol").and_then(Value::as_str) {
+        if resp.proto != p {
+            return Err(format!("protocol {}, want {p}", resp.proto));
+        }
+    }
+    let ignore_ws = e.get("ignoreWhitespace").and_then(Value::as_bool) == Some(true);
+    if st == 200 || st == 204 {
+        let json_body = resp.header("content-type").as_deref() == Some("application/json");
+        let echoed: Value = if json_body {
+            serde_json::from_slice(&resp.body).map_err(|e| format!("echo body: {e}"))?
+        } else {
+            serde_json::json!({"method": req.method})
+        };
+        let exp = e
+            .get("expectedRequest")
+            .cloned()
+            .unwrap_or_else(|| e.get("request").cloned().unwrap_or_default());
+        let exp_host = s(&exp, "host");
+        if !exp_host.is_empty() && s(&echoed, "host") != exp_host {
+            return Err(format!("host {:?}, want {exp_host:?}", s(&echoed, "host")));
+        }
+        let mut exp_path = exp
+            .get("path")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if e.get("expectedRequest").is_none() {
+            exp_path = req.path.clone();
+        } else if exp_path.contains("{UUID}") {
+            exp_path = req.path.clone();
+        }
+        if s(&echoed, "path") != exp_path {
+            return Err(format!("path {:?}, want {exp_path:?}", s(&echoed, "path")));
+        }
+        let method = exp.get("method").and_then(Value::as_str).unwrap_or("GET");
+        if s(&echoed, "method") != method {
+            return Err(format!("method {:?}, want {method}", s(&echoed, "method")));
+        }
+        let ns = s(e, "namespace");
+        if s(&echoed, "namespace") != ns {
+            return Err(format!(
+                "namespace {:?}, want {ns:?}",
+                s(&echoed, "namespace")
+            ));
+        }
+        let eh = echoed
+            .get("headers")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let echoed_header = |name: &str| -> Option<String> {
+            eh.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| {
+                    v.as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+        };
+        for (k, v) in exp
+            .get("headers")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let want = v.as_str().unwrap_or("");
+            match echoed_header(k) {
+                Some(a) if joined_eq(&a, want, ignore_ws) => {}
+                other => return Err(format!("request header {k}: {other:?}, want {want:?}")),
+            }
+        }
+        if let Some(p) = exp.get("httpPort").and_then(Value::as_str) {
+            if s(&echoed, "httpPort") != p {
+                return Err(format!("httpPort {:?}, want {p}", s(&echoed, "httpPort")));
+            }
+        }
+        for (k, v) in want
+            .get("headers")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let w = v.as_str().unwrap_or("");
+            match resp.header(k) {
+                Some(a) if joined_eq(&a, w, ignore_ws) => {}
+                other => return Err(format!("response header {k}: {other:?}, want {w:?}")),
+            }
+        }
+        for (k, v) in want
+            .get("validHeaderValues")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let a = resp.header(k).unwrap_or_default();
+            let ok = v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .any(|w| joined_eq(&a, w, ignore_ws));
+            if !ok {
+                return Err(format!("response header {k}: {a:?} not in {v}"));
+            }
+        }
+        for h in want
+            .get("absentHeaders")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let h = h.as_str().unwrap_or("");
+            if resp.header(h).is_some() {
+                return Err(format!("response header {h} present"));
+            }
+        }
+        for h in exp
+            .get("absentHeaders")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let h = h.as_str().unwrap_or("");
+            if echoed_header(h).is_some() {
+                return Err(format!("request header {h} present"));
+            }
+        }
+        let backend = s(e, "backend");
+        if !s(&echoed, "pod").starts_with(backend) {
+            return Err(format!("pod {:?}, want {backend}*", s(&echoed, "pod")));
+        }
+        if let Some(sni) = exp.get("sni").and_then(Value::as_str) {
+            let got = echoed
+                .pointer("/tls/serverName")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if got != sni {
+                return Err(format!("sni {got:?}, want {sni}"));
+            }
+        }
+        if exp.get("clientCert").is_some() {
+            return Err("clientCert expectations are not implemented by the harness".into());
+        }
+    } else if matches!(st, 300..=305 | 307 | 308) {
+        if let Some(rr) = e.get("redirectRequest") {
+            let loc = resp.header("location").ok_or("redirect without Location")?;
+            let (lscheme, lhost, lport, lpath) = parse_location(&loc, scheme, t, &req.path);
+            let want_scheme = match s(rr, "scheme") {
+                "" => scheme,
+                x => x,
+            };
+            if lscheme != want_scheme {
+                return Err(format!("redirect scheme {lscheme}, want {want_scheme}"));
+            }
+            let wh = s(rr, "host");
+            if !wh.is_empty() && lhost != wh {
+                return Err(format!("redirect host {lhost}, want {wh}"));
+            }
+            let wp = match rr.get("port") {
+                Some(Value::Number(n)) => n.to_string(),
+                Some(Value::String(p)) => p.clone(),
+                _ => String::new(),
+            };
+            if wp.is_empty() {
+                let dflt = if lscheme == "https" { "443" } else { "80" };
+                if !lport.is_empty() && lport != dflt {
+                    return Err(format!("redirect port {lport}, want none"));
+                }
+            } else if lport != wp {
+                return Err(format!("redirect port {lport:?}, want {wp}"));
+            }
+            let want_path = match s(rr, "path") {
+                "" => req.path.split('?').next().unwrap_or("").to_string(),
+                p => p.to_string(),
+            };
+            if lpath != want_path {
+                return Err(format!("redirect path {lpath}, want {want_path}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Splits a Location resolved against the request URL into scheme, host, port and path.
+fn parse_location(
+    loc: &str,
+    scheme: &str,
+    t: &Target,
+    req_path: &str,
+) -> (String, String, String, String) {
+    if let Some((sch, rest)) = loc.split_once("://") {
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => (h, p),
+            _ => (authority, ""),
+        };
+        let path = path.split('?').next().unwrap_or("");
+        return (
+            sch.to_string(),
+            host.to_string(),
+            port.to_string(),
+            path.to_string(),
+        );
+    }
+    let port = t.url_port.map(|p| p.to_string()).unwrap_or_default();
+    let path = if loc.starts_with('/') {
+        loc.split('?').next().unwrap_or("").to_string()
+    } else {
+        let base = req_path.rsplit_once('/').map(|(b, _)| b).unwrap_or("");
+        format!("{base}/{}", loc.split('?').next().unwrap_or(""))
+    };
+    (scheme.to_string(), t.addr.ip().to_string(), port, path)
+}
+
+/// TLS settings of an https entry.
+fn tls_of(ctx: &Ctx, e: &Value) -> Result<Tls, String> {
+    let t = e.get("tls").cloned().unwrap_or_default();
+    let c = ctx.cluster.lock().map_err(|e| e.to_string())?;
+    let roots = crate::kube::pem_of(&c, "Secret", s(&t, "serverCertificate"), "tls.crt")
+        .ok_or("serverCertificate Secret not found")?;
+    let client = match t.get("clientCertificate").and_then(Value::as_str) {
+        Some(r) => Some((
+            crate::kube::pem_of(&c, "Secret", r, "tls.crt").ok_or("client Secret")?,
+            crate::kube::pem_of(&c, "Secret", r, "tls.key").ok_or("client Secret")?,
+        )),
+        None => None,
+    };
+    let proto = e.pointer("/request/protocol").and_then(Value::as_str);
+    let alpn: &[&str] = if proto == Some("H2") {
+        &["h2"]
+    } else {
+        &["http/1.1"]
+    };
+    let config = http::tls_config(
+        &roots,
+        client.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
+        alpn,
+    )?;
+    Ok(Tls {
+        server_name: s(&t, "serverName").to_string(),
+        config,
+    })
+}
+
+/// Runs one traffic entry.
+pub fn run(ctx: &Ctx, test: &Value, defaults: &Value, e: &Value) -> Result<(), String> {
+    let kind = e
+        .get("kind")
+        .or_else(|| defaults.get("kind"))
+        .and_then(Value::as_str)
+        .unwrap_or("http");
+    let proto = e.pointer("/request/protocol").and_then(Value::as_str);
+    if proto.is_some() && proto != Some("HTTP/1.1") {
+        return Err(format!(
+            "request protocol {proto:?} is not implemented by the harness"
+        ));
+    }
+    if e.get("mirroredTo").is_some() {
+        return Err("mirroredTo is not implemented by the harness".into());
+    }
+    let timeout = ctx.wait(30);
+    match kind {
+        "http" | "https" => {
+            let tls = if kind == "https" {
+                Some(tls_of(ctx, e)?)
+            } else {
+                None
+            };
+            let t = target(ctx, test, defaults, e, tls.is_some())?;
+            let mut e = e.clone();
+            if e.get("requestIdQueryParam").and_then(Value::as_bool) == Some(true) {
+                let id = new_uuid();
+                for p in ["/request/path", "/expectedRequest/path"] {
+                    if let Some(v) = e.pointer_mut(p) {
+                        let cur = v.as_str().unwrap_or("").to_string();
+                        let sep = if cur.contains('?') { '&' } else { '?' };
+                        *v = Value::from(format!(
+                            "{cur}{sep}gateway-api-conformance-request-id={id}"
+                        ));
+                    }
+                }
+            }
+            let deadline = Instant::now() + timeout;
+            let mut ok = 0;
+            let mut last = String::new();
+            while ok < 3 {
+                if Instant::now() > deadline {
+                    return Err(format!("not consistent within {timeout:?}: {last}"));
+                }
+                let req = build(&e, &t);
+                let res =
+                    http::send(t.addr, &req, tls.as_ref(), Duration::from_secs(10)).and_then(|r| {
+                        compare(
+                            &e,
+                            &req,
+                            &r,
+                            if tls.is_some() { "https" } else { "http" },
+                            &t,
+                        )
+                    });
+                match res {
+                    Ok(()) => ok += 1,
+                    Err(m) => {
+                        ok = 0;
+                        last = format!("{} {}: {m}", req.method, req.path);
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
+                }
+            }
+            Ok(())
+        }
+        "http-expect-failure" => {
+            let t = target(ctx, test, defaults, e, false)?;
+            let deadline = Instant::now() + timeout;
+            let mut ok = 0;
+            let mut last = String::new();
+            while ok < 5 {
+                if Instant::now() > deadline {
+                    return Err(format!("no consistent failure: {last}"));
+                }
+                let req = build(e, &t);
+                match http::send(t.addr, &req, None, Duration::from_secs(10)) {
+                    Ok(r) if r.status == 200 => return Err(format!("{}: got 200", req.path)),
+                    Ok(r) if r.status == 408 || r.status == 504 => {
+                        ok = 0;
+                        last = format!("status {}", r.status);
+                    }
+                    Ok(_) => ok += 1,
+                    Err(m) => {
+                        ok = 0;
+                        last = m;
+                    }
+                }
+            }
+            Ok(())
+        }
+        "https-expect-failure" => {
+            let tls = tls_of(ctx, e)?;
+            let t = target(ctx, test, defaults, e, true)?;
+            let req = build(e, &t);
+            match http::send(t.addr, &req, Some(&tls), Duration::from_secs(10)) {
+                Ok(r) => Err(format!("request succeeded with {}", r.status)),
+                Err(_) => Ok(()),
+            }
+        }
+        other => Err(format!(
+            "traffic kind {other} is not implemented by the harness"
+        )),
+    }
+}
+
+/// Runs a `weights` entry (HTTP only).
+pub fn weights(ctx: &Ctx, test: &Value, w: &Value) -> Result<(), String> {
+    if s(w, "kind") != "http" {
+        return Err(format!(
+            "weights of kind {} are not implemented by the harness",
+            s(w, "kind")
+        ));
+    }
+    let defaults = serde_json::json!({"gateway": s(w, "gateway")});
+    let t = target(ctx, test, &defaults, w, false)?;
+    let total = w
+        .get("totalRequests")
+        .and_then(Value::as_u64)
+        .unwrap_or(500) as usize;
+    let conc = w.get("concurrency").and_then(Value::as_u64).unwrap_or(10) as usize;
+    let tol = w.get("tolerance").and_then(Value::as_f64).unwrap_or(0.05);
+    let attempts = w.get("maxAttempts").and_then(Value::as_u64).unwrap_or(10);
+    let expected: BTreeMap<String, f64> = w
+        .get("expectedWeights")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(0.0)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut case = w.get("perRequest").cloned().unwrap_or_default();
+    case["request"] = w.get("request").cloned().unwrap_or_default();
+    let mut last = String::new();
+    for _ in 0..attempts {
+        let counts = std::sync::Mutex::new(BTreeMap::<String, usize>::new());
+        let errors = std::sync::Mutex::new(Vec::<String>::new());
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|sc| {
+            for _ in 0..conc {
+                sc.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if i >= total {
+                        return;
+                    }
+                    let mut req = build(&case, &t);
+                    if i % 2 == 0 {
+                        req.headers
+                            .push(("X-Jitter".into(), format!("{}", (i * 7919) % 10000)));
+                    }
+                    let r = http::send(t.addr, &req, None, Duration::from_secs(10)).and_then(|r| {
+                        compare(&case, &req, &r, "http", &t)?;
+                        let v: Value =
+                            serde_json::from_slice(&r.body).map_err(|e| e.to_string())?;
+                        Ok(s(&v, "pod").to_string())
+                    });
+                    match r {
+                        Ok(pod) => {
+                            let parts: Vec<&str> = pod.split('-').collect();
+                            let name = parts[..parts.len().saturating_sub(2)].join("-");
+                            if let Ok(mut c) = counts.lock() {
+                                *c.entry(name).or_default() += 1;
+                            }
+                        }
+                        Err(m) => {
+                            if let Ok(mut e) = errors.lock() {
+                                e.push(m);
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let errors = errors.into_inner().unwrap_or_default();
+        let counts = counts.into_inner().unwrap_or_default();
+        if let Some(e) = errors.first() {
+            last = format!("{} failed samples, e.g. {e}", errors.len());
+            continue;
+        }
+        let mut bad = None;
+        for (b, n) in &counts {
+            match expected.get(b) {
+                None => bad = Some(format!("unexpected backend {b}")),
+                Some(wt) => {
+                    let share = *n as f64 / total as f64;
+                    if (share - wt).abs() > tol {
+                        bad = Some(format!("{b}: {share:.3}, want {wt}"));
+                    }
+                }
+            }
+        }
+        let nonzero = expected.values().filter(|w| **w > 0.0).count();
+        if counts.len() != nonzero {
+            bad = bad.or(Some(format!(
+                "{} backends seen, want {nonzero}",
+                counts.len()
+            )));
+        }
+        match bad {
+            None => return Ok(()),
+            Some(b) => last = format!("{b} ({counts:?})"),
+        }
+    }
+    Err(format!("distribution: {last}"))
+}
