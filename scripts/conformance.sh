@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Gateway API v1.6.1 conformance, offline: builds the harness, gatewright and the echo backend,
-# runs every test of ../shared/gateway-api/v1.6.1/conformance/expectations with real Envoy, writes
-# conformance-report.yaml, and fails when a test listed in examples/conformance/baseline.txt
-# (the committed passing tests) no longer passes.
+# Gateway API v1.6.1 conformance, offline (examples/conformance): gatewright serve, real Envoy,
+# local echo backends, the expectations in ../shared/gateway-api/v1.6.1/conformance.
+#
+#   scripts/conformance.sh              the tests of examples/conformance/baseline.txt; fails when
+#                                       one of them no longer passes (what CI runs: about 2 minutes)
+#   CONFORMANCE_ALL=1 scripts/conformance.sh   every test (slow: each failure waits for its timeouts)
+#   scripts/conformance.sh --run NAME   one test, for debugging (no baseline comparison)
+#
+# Writes conformance-report.yaml (REPORT=...). Uses the debug binaries scripts/test.sh builds;
+# CONFORMANCE_PROFILE=release for release ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED="${SHARED:-../shared}"
@@ -11,19 +17,28 @@ if [ ! -d "$SHARED/gateway-api/v1.6.1/conformance/expectations" ]; then
   exit 0
 fi
 export GATEWRIGHT_ENVOY="${GATEWRIGHT_ENVOY:-$(scripts/install-envoy.sh)}"
-cargo build --release -p gatewright-conformance -p gatewright-controller -p gatewright-echo
+profile="${CONFORMANCE_PROFILE:-debug}"
+flag=()
+[ "$profile" = release ] && flag=(--release)
+cargo build "${flag[@]}" -p gatewright-conformance -p gatewright-controller -p gatewright-echo
+baseline=examples/conformance/baseline.txt
+expected="$(grep -v '^#' "$baseline" | sed '/^$/d' | sort)"
+args=("$@")
+if [ $# -eq 0 ] && [ -z "${CONFORMANCE_ALL:-}" ]; then
+  for t in $expected; do args+=(--run "$t"); done
+fi
 passed="$(mktemp)"
 trap 'rm -f "$passed"' EXIT
-target/release/gatewright-conformance --shared "$SHARED" --report "${REPORT:-conformance-report.yaml}" \
-  --passed-list "$passed" "$@"
-baseline=examples/conformance/baseline.txt
-regressions="$(comm -23 <(grep -v '^#' "$baseline" | sed '/^$/d' | sort) <(sed '/^$/d' "$passed" | sort))"
-if [ $# -eq 0 ] && [ -n "$regressions" ]; then
+"target/$profile/gatewright-conformance" --shared "$SHARED" --report "${REPORT:-conformance-report.yaml}" \
+  --passed-list "$passed" "${args[@]}"
+[ $# -eq 0 ] || exit 0
+regressions="$(comm -23 <(echo "$expected") <(sed '/^$/d' "$passed" | sort))"
+if [ -n "$regressions" ]; then
   echo "conformance: regressions from $baseline:"
   echo "$regressions" | sed 's/^/  /'
   exit 1
 fi
-new="$(comm -13 <(grep -v '^#' "$baseline" | sed '/^$/d' | sort) <(sed '/^$/d' "$passed" | sort))"
+new="$(comm -13 <(echo "$expected") <(sed '/^$/d' "$passed" | sort))"
 if [ -n "$new" ]; then
   echo "conformance: passing now, not yet in $baseline (add them):"
   echo "$new" | sed 's/^/  /'

@@ -622,6 +622,31 @@ pub fn run(ctx: &Ctx, a: &Value) -> Result<(), String> {
                 poll(ctx.wait(60), check)
             }
         }
+        "specListenerCount" | "specAddressCount" => {
+            let gw = s(a, "gateway");
+            let field = if kind == "specListenerCount" {
+                "/spec/listeners"
+            } else {
+                "/spec/addresses"
+            };
+            let want = a.get("count").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let n = ctx
+                .cluster
+                .lock()
+                .ok()
+                .and_then(|c| {
+                    c.get("Gateway", gw)
+                        .and_then(|v| v.pointer(field))
+                        .and_then(Value::as_array)
+                        .map(Vec::len)
+                })
+                .unwrap_or(0);
+            if n == want {
+                Ok(())
+            } else {
+                Err(format!("{gw}: {n} entries in {field}, want {want}"))
+            }
+        }
         "rememberGeneration" => {
             let g = ctx.generation(s(a, "kind"), s(a, "object"));
             if let Ok(mut m) = ctx.memory.lock() {

@@ -88,6 +88,20 @@ pub fn now_rfc3339() -> String {
     )
 }
 
+/// Makes a child get SIGTERM when the harness dies, however it dies, so no echo pod or
+/// controller (and through it no Envoy) outlives a killed run.
+pub fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs between fork and exec and only calls prctl(2), which is
+    // async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
+                .map_err(std::io::Error::from)
+        });
+    }
+}
+
 /// A running echo pod.
 pub struct Pod {
     /// Pod name, `<deployment>-<hash>-<hash>`.
@@ -372,6 +386,7 @@ impl Cluster {
                     .args(["--pod", &pod, "--namespace", &ns])
                     .stdin(Stdio::null())
                     .stderr(Stdio::null());
+                die_with_parent(&mut cmd);
                 match out {
                     Some(f) => cmd.stdout(f),
                     None => cmd.stdout(Stdio::null()),

@@ -572,7 +572,9 @@ fn real_main(args: &Args, conf: &Path) -> Result<(), String> {
     let admin: SocketAddr = ([127, 0, 0, 1], free_port()).into();
     let xds: SocketAddr = ([127, 0, 0, 1], free_port()).into();
     let log = std::fs::File::create(work.join("serve.log")).map_err(|e| e.to_string())?;
-    let child = Command::new(&gatewright)
+    let mut cmd = Command::new(&gatewright);
+    kube::die_with_parent(&mut cmd);
+    let child = cmd
         .arg("serve")
         .arg("--config-dir")
         .arg(&dir)

@@ -200,9 +200,7 @@ fn compare(
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        if e.get("expectedRequest").is_none() {
-            exp_path = req.path.clone();
-        } else if exp_path.contains("{UUID}") {
+        if e.get("expectedRequest").is_none() || exp_path.contains("{UUID}") {
             exp_path = req.path.clone();
         }
         if s(&echoed, "path") != exp_path {
@@ -572,7 +570,7 @@ pub fn weights(ctx: &Ctx, test: &Value, w: &Value) -> Result<(), String> {
                         return;
                     }
                     let mut req = build(&case, &t);
-                    if i % 2 == 0 {
+                    if i.is_multiple_of(2) {
                         req.headers
                             .push(("X-Jitter".into(), format!("{}", (i * 7919) % 10000)));
                     }
