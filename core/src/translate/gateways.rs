@@ -122,6 +122,19 @@ fn gateway_problems(snapshot: &Snapshot, gw: &Gateway, time: &str) -> Vec<Condit
             ),
         ));
     }
+    if let Some(p) = gw.spec.infrastructure.as_ref().and_then(|i| i.parameters_ref.as_ref()) {
+        // Gatewright defines no infrastructure parameters kind, so every reference is invalid
+        // (rather than accepted and ignored).
+        out.push(cb.make(
+            types::ACCEPTED,
+            false,
+            reasons::INVALID_PARAMETERS,
+            format!(
+                "infrastructure.parametersRef {}/{} {}: this implementation takes no infrastructure parameters",
+                p.group, p.kind, p.name
+            ),
+        ));
+    }
     let client_cert = gw
         .spec
         .tls

@@ -186,8 +186,6 @@ fn http_chain(
         codec_type: hcm::CodecType::Auto as i32,
         route_specifier: Some(route_specifier),
         http_filters,
-        // Hosts match with or without a port, as Gateway API hostnames carry none.
-        strip_port_mode: Some(hcm::StripPortMode::StripAnyHostPort(true)),
         upgrade_configs: vec![hcm::UpgradeConfig {
             upgrade_type: "websocket".into(),
             ..Default::default()

@@ -35,7 +35,7 @@ pub fn route_configuration(t: &RouteTableIr) -> RouteConfiguration {
             .iter()
             .map(|(host, routes)| VirtualHost {
                 name: format!("{}/{host}", t.name),
-                domains: vec![host.clone()],
+                domains: domains(host),
                 routes: routes.iter().map(route).collect(),
                 ..Default::default()
             })
@@ -43,6 +43,17 @@ pub fn route_configuration(t: &RouteTableIr) -> RouteConfiguration {
         // Unresolved backends name a cluster that does not exist, answered with 500.
         validate_clusters: Some(BoolValue { value: false }),
         ..Default::default()
+    }
+}
+
+/// A virtual host's domains: the hostname, and the hostname with any port, since Gateway API
+/// hostnames carry none and the Host header is forwarded unchanged. Envoy allows one wildcard
+/// per domain, so `*.example.com` matches only port-less Host headers.
+fn domains(host: &str) -> Vec<String> {
+    if host.starts_with('*') {
+        vec![host.to_string()]
+    } else {
+        vec![host.to_string(), format!("{host}:*")]
     }
 }
 
