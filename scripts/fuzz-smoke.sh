@@ -17,7 +17,7 @@ echo "== fuzz build: $(( $(date +%s) - start )) s"
 failed=()
 for t in $(cargo fuzz list); do
   echo "== fuzz $t for ${budget}s"
-  if ! cargo fuzz run "$t" -- -max_total_time="$budget" -timeout=10 -rss_limit_mb=2048 \
+  if ! cargo fuzz run "$t" -- -max_total_time="$budget" -timeout=10 -rss_limit_mb=2048 -len_control=0 \
       -print_final_stats=1 2>&1 | tail -n 25; then
     failed+=("$t")
   fi
