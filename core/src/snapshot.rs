@@ -130,6 +130,17 @@ impl Snapshot {
         old
     }
 
+    /// A namespace's labels, with the `kubernetes.io/metadata.name` label Kubernetes (1.22+)
+    /// puts on every namespace, whether or not the Namespace object was given.
+    pub fn namespace_labels(&self, namespace: &str) -> BTreeMap<String, String> {
+        let mut labels = self
+            .namespace("", namespace)
+            .map(|n| n.metadata.labels.clone())
+            .unwrap_or_default();
+        labels.insert("kubernetes.io/metadata.name".into(), namespace.to_string());
+        labels
+    }
+
     /// Every object of one kind in one namespace (a range scan).
     pub fn in_namespace<'a>(
         &'a self,

@@ -123,10 +123,7 @@ impl ListenerCtx {
             "All" => true,
             "Same" => route_ns == self.owner.namespace,
             "Selector" => {
-                let labels = snapshot
-                    .namespace("", route_ns)
-                    .map(|n| n.metadata.labels.clone())
-                    .unwrap_or_default();
+                let labels = snapshot.namespace_labels(route_ns);
                 self.namespaces
                     .selector
                     .as_ref()

@@ -54,10 +54,7 @@ fn allowed(snapshot: &Snapshot, gateway: &Gateway, ns: &str) -> bool {
         "All" => true,
         "Same" => ns == gateway.metadata.ns(),
         "Selector" => {
-            let labels = snapshot
-                .namespace("", ns)
-                .map(|n| n.metadata.labels.clone())
-                .unwrap_or_default();
+            let labels = snapshot.namespace_labels(ns);
             namespaces
                 .selector
                 .as_ref()
