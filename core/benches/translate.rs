@@ -84,11 +84,41 @@ fn fmt(d: Duration) -> String {
 fn main() {
     // `cargo test --benches` runs this with `--bench`-less args; keep that quick.
     let quick = !std::env::args().any(|a| a == "--bench");
-    let sizes: &[usize] = if quick { &[100] } else { &[100, 1_000, 10_000] };
+    let sizes: Vec<usize> = match std::env::var("BENCH_SIZES") {
+        Ok(v) => v.split(',').filter_map(|s| s.trim().parse().ok()).collect(),
+        Err(_) if quick => vec![100],
+        Err(_) => vec![100, 1_000, 10_000],
+    };
+    // `BENCH_PROFILE=full|route` loops one operation for a profiler.
+    if let Ok(what) = std::env::var("BENCH_PROFILE") {
+        let n = sizes[0];
+        let snapshot = Snapshot::from_objects(input(n));
+        let opts = Options::default();
+        let mut engine = Engine::with_snapshot(snapshot.clone(), opts.clone());
+        engine.translate();
+        let start = Instant::now();
+        let mut i = 0usize;
+        while start.elapsed() < Duration::from_secs(10) {
+            i += 1;
+            match what.as_str() {
+                "route" => {
+                    engine.apply(Change::Upsert(
+                        load(&route(n / 2, &format!("/changed-{}", i % 2)))[0].clone(),
+                        None,
+                    ));
+                    black_box(build_all(&engine.translate()));
+                }
+                _ => {
+                    black_box(build_all(&gatewright::translate(&snapshot, &opts)));
+                }
+            }
+        }
+        return;
+    }
     let opts = Options::default();
     println!("| routes | full translation | per route | encode baseline | ratio | 1 route changed | 1 EndpointSlice changed | 1 listener changed |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for &n in sizes {
+    for &n in &sizes {
         let objs = input(n);
         let snapshot = Snapshot::from_objects(objs.clone());
         let budget = Duration::from_secs(if n >= 10_000 { 6 } else { 3 });

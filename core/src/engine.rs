@@ -12,11 +12,16 @@
 //! assert!(translation.gateways.is_empty());
 //! ```
 
-use crate::diagnostic::Source;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::diagnostic::{Diagnostic, Source};
 use crate::model::{Object, ObjectKey};
 use crate::snapshot::Snapshot;
-use crate::translate::cache::RouteCache;
-use crate::translate::{translate_cached, Options, Translation};
+use crate::status::StatusObject;
+use crate::translate::ir::GatewayIr;
+use crate::translate::state::State;
+use crate::translate::{Options, Translation};
 
 /// One change to the set of objects.
 #[derive(Debug, Clone)]
@@ -27,22 +32,31 @@ pub enum Change {
     Delete(ObjectKey),
 }
 
-/// A snapshot plus the cache that makes re-translation proportional to what changed.
+/// What an [`Engine::update`] changed; read the new values through the engine.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Update {
+    /// Gateways (`namespace/name`) whose IR changed or which are gone ([`Engine::gateway`]).
+    pub gateways: BTreeSet<String>,
+    /// Objects whose status changed or which lost it ([`Engine::status`]).
+    pub status: BTreeSet<ObjectKey>,
+}
+
+/// A snapshot plus the working state that makes re-translation proportional to what changed.
+///
+/// Statuses the engine did not have to recompute keep their `lastTransitionTime`, and so do
+/// recomputed conditions that say what they said before: a condition's time moves when the
+/// condition does, not with every translation.
 #[derive(Debug, Clone)]
 pub struct Engine {
     snapshot: Snapshot,
     opts: Options,
-    cache: RouteCache,
+    state: State,
 }
 
 impl Engine {
     /// An engine with no objects.
     pub fn new(opts: Options) -> Self {
-        Engine {
-            snapshot: Snapshot::new(),
-            opts,
-            cache: RouteCache::new(),
-        }
+        Self::with_snapshot(Snapshot::new(), opts)
     }
 
     /// An engine starting from a snapshot.
@@ -50,7 +64,7 @@ impl Engine {
         Engine {
             snapshot,
             opts,
-            cache: RouteCache::new(),
+            state: State::new(true),
         }
     }
 
@@ -64,15 +78,15 @@ impl Engine {
                         return false;
                     }
                     let old = old.clone();
-                    self.cache.invalidate_object(&old);
+                    self.state.note(&old);
                 }
-                self.cache.invalidate_object(&object);
+                self.state.note(&object);
                 self.snapshot.insert_with_source(object, source);
                 true
             }
             Change::Delete(key) => match self.snapshot.remove(&key) {
                 Some(old) => {
-                    self.cache.invalidate_object(&old);
+                    self.state.note(&old);
                     true
                 }
                 None => false,
@@ -80,14 +94,47 @@ impl Engine {
         }
     }
 
-    /// Sets the options of later translations (e.g. a new timestamp).
+    /// Sets the options of later translations. A new time alone recomputes nothing (it is
+    /// used for what is recomputed anyway); other options recompute everything.
     pub fn set_options(&mut self, opts: Options) {
         self.opts = opts;
     }
 
-    /// Translates the current snapshot, rebuilding only routes whose inputs changed.
+    /// Brings the translation up to date, rebuilding only what the changes since the last
+    /// update reach, and says what changed.
+    pub fn update(&mut self) -> Update {
+        self.state.update(&self.snapshot, &self.opts);
+        let c = self.state.take_changes();
+        Update {
+            gateways: c.gateways,
+            status: c.status,
+        }
+    }
+
+    /// The whole translation of the current snapshot (brought up to date first).
     pub fn translate(&mut self) -> Translation {
-        translate_cached(&self.snapshot, &self.opts, &mut self.cache)
+        self.state.update(&self.snapshot, &self.opts);
+        self.state.translation()
+    }
+
+    /// The IR of a Gateway (`namespace/name`) as of the last update.
+    pub fn gateway(&self, name: &str) -> Option<&GatewayIr> {
+        self.state.gateway(name)
+    }
+
+    /// The status of an object as of the last update.
+    pub fn status(&self, key: &ObjectKey) -> Option<&Arc<StatusObject>> {
+        self.state.status(key)
+    }
+
+    /// Every status as of the last update, in key order.
+    pub fn statuses(&self) -> impl Iterator<Item = &Arc<StatusObject>> + '_ {
+        self.state.statuses()
+    }
+
+    /// Every diagnostic as of the last update, sorted.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        self.state.diagnostics()
     }
 
     /// The current objects.
@@ -97,6 +144,6 @@ impl Engine {
 
     /// How many route outcomes were built since the engine was made (cache misses).
     pub fn routes_built(&self) -> u64 {
-        self.cache.built
+        self.state.routes_built()
     }
 }

@@ -16,29 +16,46 @@ fn placements(gw: &GatewayIr, route: &ObjectKey) -> Vec<String> {
     let route_id = format!("{}/{}", route.namespace, route.name);
     for ((port, udp), p) in &gw.ports {
         let proto = if *udp { "udp" } else { "tcp" };
-        let tables = p.http.iter().map(|t| ("", t)).chain(p.tls_chains.iter().filter_map(|c| match &c.action {
-            TlsChainAction::Http(t) => Some(("tls ", t)),
-            TlsChainAction::Forward(_) => None,
-        }));
+        let tables = p
+            .http
+            .iter()
+            .map(|t| ("", t))
+            .chain(p.tls_chains.iter().filter_map(|c| match &c.action {
+                TlsChainAction::Http(t) => Some(("tls ", t)),
+                TlsChainAction::Forward(_) => None,
+            }));
         for (tls, table) in tables {
             for (host, routes) in &table.vhosts {
                 let n = routes.iter().filter(|r| &r.source == route).count();
                 if n > 0 {
-                    out.push(format!("{tls}port {port}/{proto}, host {host}: {n} route entr{}", if n == 1 { "y" } else { "ies" }));
+                    out.push(format!(
+                        "{tls}port {port}/{proto}, host {host}: {n} route entr{}",
+                        if n == 1 { "y" } else { "ies" }
+                    ));
                 }
             }
         }
         for c in &p.tls_chains {
             if let TlsChainAction::Forward(f) = &c.action {
                 if f.name == route_id {
-                    let sni = if c.server_names.is_empty() { "*".to_string() } else { c.server_names.join(",") };
-                    out.push(format!("port {port}/{proto}, SNI {sni}: forwarded to {}", clusters(&f.clusters)));
+                    let sni = if c.server_names.is_empty() {
+                        "*".to_string()
+                    } else {
+                        c.server_names.join(",")
+                    };
+                    out.push(format!(
+                        "port {port}/{proto}, SNI {sni}: forwarded to {}",
+                        clusters(&f.clusters)
+                    ));
                 }
             }
         }
         if let Some(f) = &p.forward {
             if f.name == route_id {
-                out.push(format!("port {port}/{proto}: forwarded to {}", clusters(&f.clusters)));
+                out.push(format!(
+                    "port {port}/{proto}: forwarded to {}",
+                    clusters(&f.clusters)
+                ));
             }
         }
     }
@@ -49,7 +66,10 @@ fn clusters(c: &[(String, u32)]) -> String {
     if c.is_empty() {
         return "nothing (no usable backend)".into();
     }
-    c.iter().map(|(n, w)| format!("{n} (weight {w})")).collect::<Vec<_>>().join(", ")
+    c.iter()
+        .map(|(n, w)| format!("{n} (weight {w})"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn status_of<'a>(t: &'a Translation, key: &ObjectKey) -> Option<&'a StatusObject> {
@@ -61,18 +81,38 @@ fn status_of<'a>(t: &'a Translation, key: &ObjectKey) -> Option<&'a StatusObject
 pub fn explain(snapshot: &Snapshot, t: &Translation) -> String {
     let mut out = String::new();
     let gateways: BTreeMap<&String, &GatewayIr> = t.gateways.iter().collect();
-    for kind in [Kind::HttpRoute, Kind::GrpcRoute, Kind::TlsRoute, Kind::TcpRoute, Kind::UdpRoute] {
+    for kind in [
+        Kind::HttpRoute,
+        Kind::GrpcRoute,
+        Kind::TlsRoute,
+        Kind::TcpRoute,
+        Kind::UdpRoute,
+    ] {
         for obj in snapshot.of_kind(kind) {
             let key = obj.key();
-            let src = snapshot.source(&key).map(|s| format!(" ({s})")).unwrap_or_default();
+            let src = snapshot
+                .source(&key)
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default();
             let _ = writeln!(out, "{} {}/{}{src}", kind, key.namespace, key.name);
             let Some(StatusBody::Route(st)) = status_of(t, &key).map(|s| &s.status) else {
-                let _ = writeln!(out, "  not handled: no parentRef names a Gateway of this controller\n");
+                let _ = writeln!(
+                    out,
+                    "  not handled: no parentRef names a Gateway of this controller\n"
+                );
                 continue;
             };
             for p in &st.parents {
-                let ns = p.parent_ref.namespace.clone().unwrap_or_else(|| key.namespace.clone());
-                let mut target = format!("{} {ns}/{}", p.parent_ref.kind.as_deref().unwrap_or("Gateway"), p.parent_ref.name);
+                let ns = p
+                    .parent_ref
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| key.namespace.clone());
+                let mut target = format!(
+                    "{} {ns}/{}",
+                    p.parent_ref.kind.as_deref().unwrap_or("Gateway"),
+                    p.parent_ref.name
+                );
                 if let Some(s) = &p.parent_ref.section_name {
                     let _ = write!(target, " section {s}");
                 }
@@ -81,7 +121,11 @@ pub fn explain(snapshot: &Snapshot, t: &Translation) -> String {
                 }
                 let _ = writeln!(out, "  parentRef {target}:");
                 for c in &p.conditions {
-                    let _ = writeln!(out, "    {} = {} ({}): {}", c.type_, c.status, c.reason, c.message);
+                    let _ = writeln!(
+                        out,
+                        "    {} = {} ({}): {}",
+                        c.type_, c.status, c.reason, c.message
+                    );
                 }
                 let gw_name = format!("{ns}/{}", p.parent_ref.name);
                 let gw_src = snapshot
@@ -96,7 +140,8 @@ pub fn explain(snapshot: &Snapshot, t: &Translation) -> String {
                         }
                     }
                     _ => {
-                        let _ = writeln!(out, "    programmed nowhere on Gateway {gw_name}{gw_src}");
+                        let _ =
+                            writeln!(out, "    programmed nowhere on Gateway {gw_name}{gw_src}");
                     }
                 }
             }
@@ -120,9 +165,15 @@ mod tests {
         let t = crate::translate(&snap, &Default::default());
         let e = explain(&snap, &t);
         assert!(e.contains("HTTPRoute default/ok (m.yaml:11)"), "{e}");
-        assert!(e.contains("port 80/tcp, host a.example.com: 1 route entry"), "{e}");
+        assert!(
+            e.contains("port 80/tcp, host a.example.com: 1 route entry"),
+            "{e}"
+        );
         assert!(e.contains("HTTPRoute default/bad (m.yaml:16)"), "{e}");
         assert!(e.contains("Accepted = False (NoMatchingParent)"), "{e}");
-        assert!(e.contains("programmed nowhere on Gateway default/gw (m.yaml:6)"), "{e}");
+        assert!(
+            e.contains("programmed nowhere on Gateway default/gw (m.yaml:6)"),
+            "{e}"
+        );
     }
 }

@@ -243,6 +243,14 @@ impl Kind {
         }
     }
 
+    /// Whether this is one of the five route kinds.
+    pub fn is_route(self) -> bool {
+        matches!(
+            self,
+            Kind::HttpRoute | Kind::GrpcRoute | Kind::TlsRoute | Kind::TcpRoute | Kind::UdpRoute
+        )
+    }
+
     /// Whether objects of this kind live in a namespace.
     pub fn namespaced(self) -> bool {
         !matches!(self, Kind::GatewayClass | Kind::Namespace)

@@ -88,4 +88,50 @@ impl StatusObject {
                 .collect(),
         }
     }
+
+    /// Every condition of the object, mutably, in the order of [`StatusObject::all_conditions`].
+    pub fn all_conditions_mut(&mut self) -> Vec<&mut Condition> {
+        match &mut self.status {
+            StatusBody::GatewayClass(s) => s.conditions.iter_mut().collect(),
+            StatusBody::Gateway(s) => s
+                .conditions
+                .iter_mut()
+                .chain(s.listeners.iter_mut().flat_map(|l| l.conditions.iter_mut()))
+                .collect(),
+            StatusBody::ListenerSet(s) => s
+                .conditions
+                .iter_mut()
+                .chain(s.listeners.iter_mut().flat_map(|l| l.conditions.iter_mut()))
+                .collect(),
+            StatusBody::Route(s) => s
+                .parents
+                .iter_mut()
+                .flat_map(|p| p.conditions.iter_mut())
+                .collect(),
+            StatusBody::Policy(s) => s
+                .ancestors
+                .iter_mut()
+                .flat_map(|p| p.conditions.iter_mut())
+                .collect(),
+        }
+    }
+
+    /// Gives each condition that says exactly what the same condition of `old` said the time
+    /// `old` has: a condition's `lastTransitionTime` moves only when the condition changes.
+    pub fn keep_times_of(&mut self, old: &StatusObject) {
+        for (n, o) in self
+            .all_conditions_mut()
+            .into_iter()
+            .zip(old.all_conditions())
+        {
+            if n.type_ == o.type_
+                && n.status == o.status
+                && n.reason == o.reason
+                && n.message == o.message
+                && n.observed_generation == o.observed_generation
+            {
+                n.last_transition_time.clone_from(&o.last_transition_time);
+            }
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! Backend references: from a route's `backendRef` to a shared cluster of ready endpoints.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::cache::Dep;
 use super::ir::{ClusterIr, UpstreamProtocol, UpstreamTlsIr};
@@ -46,7 +47,7 @@ pub fn resolve(
     from_ns: &str,
     bref: &BackendObjectReference,
     caller: Caller,
-    clusters: &mut BTreeMap<String, ClusterIr>,
+    clusters: &mut BTreeMap<String, Arc<ClusterIr>>,
     deps: &mut BTreeSet<Dep>,
 ) -> Result<String, BackendError> {
     let ns = bref.ns(from_ns);
@@ -138,14 +139,14 @@ pub fn resolve(
         };
         clusters.insert(
             name.clone(),
-            ClusterIr {
+            Arc::new(ClusterIr {
                 name: name.clone(),
                 service: service_key,
                 endpoints,
                 protocol,
                 tls,
                 dns,
-            },
+            }),
         );
     }
     Ok(name)

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::backends::SERVICE_NAME_LABEL;
 use super::routes::RuleOutcome;
-use crate::model::{Kind, Object, ObjectKey};
+use crate::model::{Object, ObjectKey};
 
 /// Something a route's outcome was computed from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -46,25 +46,48 @@ impl Dep {
                 .unwrap_or_default(),
             Object::ReferenceGrant(_) => vec![Dep::GrantsIn(ns)],
             // CA bundles of BackendTLSPolicies come from ConfigMaps or Secrets of the Service's namespace.
-            Object::BackendTlsPolicy(_) | Object::ConfigMap(_) | Object::Secret(_) => vec![Dep::PoliciesIn(ns)],
+            Object::BackendTlsPolicy(_) | Object::ConfigMap(_) | Object::Secret(_) => {
+                vec![Dep::PoliciesIn(ns)]
+            }
             _ => Vec::new(),
         }
     }
 }
 
 /// Route outcomes and the reverse index from dependencies to routes.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct RouteCache {
     outcomes: HashMap<ObjectKey, Arc<RuleOutcome>>,
     index: BTreeMap<Dep, BTreeSet<ObjectKey>>,
+    /// Whether outcomes are kept at all (a one-off translation builds each route once).
+    keep: bool,
     /// Outcomes computed (misses) since the cache was made, for tests and metrics.
     pub built: u64,
+}
+
+impl Default for RouteCache {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl RouteCache {
     /// An empty cache: the next translation is a full one.
     pub fn new() -> Self {
-        Self::default()
+        RouteCache {
+            outcomes: HashMap::new(),
+            index: BTreeMap::new(),
+            keep: true,
+            built: 0,
+        }
+    }
+
+    /// A cache that keeps nothing, for a translation that is not repeated.
+    pub fn none() -> Self {
+        RouteCache {
+            keep: false,
+            ..Self::new()
+        }
     }
 
     /// The cached outcome of a route.
@@ -75,6 +98,9 @@ impl RouteCache {
     /// Stores a freshly built outcome with its dependencies.
     pub fn insert(&mut self, route: ObjectKey, outcome: RuleOutcome) -> Arc<RuleOutcome> {
         self.built += 1;
+        if !self.keep {
+            return Arc::new(outcome);
+        }
         self.index
             .entry(Dep::Route(route.clone()))
             .or_default()
@@ -90,17 +116,17 @@ impl RouteCache {
         o
     }
 
-    /// Forgets every outcome that read `dep`.
-    pub fn invalidate(&mut self, dep: &Dep) {
+    /// Forgets every outcome that read `dep`; returns the routes whose outcome it forgot.
+    pub fn invalidate(&mut self, dep: &Dep) -> BTreeSet<ObjectKey> {
         let Some(routes) = self.index.remove(dep) else {
-            return;
+            return BTreeSet::new();
         };
-        for r in routes {
+        for r in &routes {
             // Unlink the route from its other dependencies, so they do not invalidate it later.
-            if let Some(o) = self.outcomes.remove(&r) {
+            if let Some(o) = self.outcomes.remove(r) {
                 for d in o.deps.iter().chain(std::iter::once(&Dep::Route(r.clone()))) {
                     if let Some(set) = self.index.get_mut(d) {
-                        set.remove(&r);
+                        set.remove(r);
                         if set.is_empty() {
                             self.index.remove(d);
                         }
@@ -108,23 +134,32 @@ impl RouteCache {
                 }
             }
         }
+        routes
     }
 
-    /// Forgets what a changed object may have influenced (call with the old and the new object).
-    pub fn invalidate_object(&mut self, object: &Object) {
+    /// Forgets what a changed object may have influenced (call with the old and the new
+    /// object); returns the routes whose outcome it forgot.
+    pub fn invalidate_object(&mut self, object: &Object) -> BTreeSet<ObjectKey> {
+        let mut out = BTreeSet::new();
         for d in Dep::of(object) {
-            self.invalidate(&d);
+            out.extend(self.invalidate(&d));
         }
+        out
     }
 
     /// Forgets a deleted object given only its key (a route; other kinds need the object).
-    pub fn invalidate_key(&mut self, key: &ObjectKey) {
-        if matches!(
-            key.kind,
-            Kind::HttpRoute | Kind::GrpcRoute | Kind::TlsRoute | Kind::TcpRoute | Kind::UdpRoute
-        ) {
-            self.invalidate(&Dep::Route(key.clone()));
+    pub fn invalidate_key(&mut self, key: &ObjectKey) -> BTreeSet<ObjectKey> {
+        if key.kind.is_route() {
+            self.invalidate(&Dep::Route(key.clone()))
+        } else {
+            BTreeSet::new()
         }
+    }
+
+    /// Forgets everything.
+    pub fn clear(&mut self) {
+        self.outcomes.clear();
+        self.index.clear();
     }
 
     /// Number of cached outcomes.

@@ -40,27 +40,29 @@ pub fn class_status(class: &GatewayClass, time: &str) -> GatewayClassStatus {
 }
 
 /// What a Gateway is besides its listeners: Gateway-level problems and its ListenerSets.
-#[derive(Debug, Clone, Default)]
-pub struct GatewayInfo<'a> {
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GatewayInfo {
     /// Gateway-level conditions that report a problem (`Accepted`, `ResolvedRefs`).
     pub problems: Vec<Condition>,
     /// Whether the Gateway is accepted at all; when not, no listener is processed.
     pub accepted: bool,
     /// ListenerSets the Gateway admits, in precedence order.
-    pub listener_sets: Vec<&'a ListenerSet>,
+    pub listener_sets: Vec<ObjectKey>,
     /// ListenerSets naming the Gateway that it does not admit.
-    pub refused: Vec<&'a ListenerSet>,
+    pub refused: Vec<ObjectKey>,
 }
 
 /// Builds the listeners of a Gateway and its admitted ListenerSets (in that order), with
-/// conflicts found and conditions complete; certificates go into `secrets`.
-pub fn listeners<'a>(
-    snapshot: &'a Snapshot,
+/// conflicts found and conditions complete; certificates go into `secrets`. `sets` are the
+/// ListenerSets naming this Gateway (see [`listenersets::by_parent`]).
+pub fn listeners(
+    snapshot: &Snapshot,
     gw: &Gateway,
     key: &ObjectKey,
+    sets: &[&ListenerSet],
     time: &str,
     secrets: &mut BTreeMap<String, SecretIr>,
-) -> (Vec<ListenerCtx>, GatewayInfo<'a>) {
+) -> (Vec<ListenerCtx>, GatewayInfo) {
     let mut info = GatewayInfo {
         problems: gateway_problems(snapshot, gw, time),
         ..Default::default()
@@ -69,21 +71,22 @@ pub fn listeners<'a>(
     if !info.accepted {
         return (Vec::new(), info);
     }
-    let (admitted, refused) = listenersets::for_gateway(snapshot, gw);
-    info.listener_sets = admitted;
-    info.refused = refused;
+    let (admitted, refused) = listenersets::for_gateway(snapshot, gw, sets);
+    let ls_key =
+        |ls: &&ListenerSet| ObjectKey::new(Kind::ListenerSet, ls.metadata.ns(), &ls.metadata.name);
+    info.listener_sets = admitted.iter().map(ls_key).collect();
+    info.refused = refused.iter().map(ls_key).collect();
     let mut out: Vec<ListenerCtx> = gw
         .spec
         .listeners
         .iter()
         .map(|l| listeners::validate(snapshot, key, gw.metadata.generation, l, time, secrets))
         .collect();
-    for ls in &info.listener_sets {
-        let owner = ObjectKey::new(Kind::ListenerSet, ls.metadata.ns(), &ls.metadata.name);
+    for (ls, owner) in admitted.iter().zip(&info.listener_sets) {
         for l in &ls.spec.listeners {
             out.push(listeners::validate(
                 snapshot,
-                &owner,
+                owner,
                 ls.metadata.generation,
                 l,
                 time,
@@ -122,7 +125,12 @@ fn gateway_problems(snapshot: &Snapshot, gw: &Gateway, time: &str) -> Vec<Condit
             ),
         ));
     }
-    if let Some(p) = gw.spec.infrastructure.as_ref().and_then(|i| i.parameters_ref.as_ref()) {
+    if let Some(p) = gw
+        .spec
+        .infrastructure
+        .as_ref()
+        .and_then(|i| i.parameters_ref.as_ref())
+    {
         // Gatewright defines no infrastructure parameters kind, so every reference is invalid
         // (rather than accepted and ignored).
         out.push(cb.make(
@@ -198,10 +206,11 @@ fn client_certificate(
 
 /// The status of a Gateway and of every ListenerSet naming it.
 pub fn status(
+    snapshot: &Snapshot,
     gw: &Gateway,
     key: &ObjectKey,
     all: &[ListenerCtx],
-    info: &GatewayInfo<'_>,
+    info: &GatewayInfo,
     addresses: Vec<GatewayStatusAddress>,
     time: &str,
 ) -> Vec<(ObjectKey, StatusBody)> {
@@ -262,19 +271,28 @@ pub fn status(
                 .then(|| i32::try_from(info.listener_sets.len()).unwrap_or(i32::MAX)),
         }),
     )];
-    for ls in &info.listener_sets {
-        let ls_key = ObjectKey::new(Kind::ListenerSet, ls.metadata.ns(), &ls.metadata.name);
-        let mine: Vec<&ListenerCtx> = all.iter().filter(|l| l.owner == ls_key).collect();
+    // Listeners are grouped by owner (the Gateway's, then each set's in order): one pass.
+    let mut by_owner: BTreeMap<&ObjectKey, Vec<&ListenerCtx>> = BTreeMap::new();
+    for l in all {
+        by_owner.entry(&l.owner).or_default().push(l);
+    }
+    for ls_key in &info.listener_sets {
+        let Some(ls) = snapshot.listener_set(&ls_key.namespace, &ls_key.name) else {
+            continue;
+        };
+        let mine = by_owner.get(ls_key).map(Vec::as_slice).unwrap_or_default();
         out.push((
-            ls_key,
-            StatusBody::ListenerSet(listenersets::status(ls, &mine, time)),
+            ls_key.clone(),
+            StatusBody::ListenerSet(listenersets::status(ls, mine, time)),
         ));
     }
-    for ls in &info.refused {
-        out.push((
-            ObjectKey::new(Kind::ListenerSet, ls.metadata.ns(), &ls.metadata.name),
-            StatusBody::ListenerSet(listenersets::refused_status(ls, time)),
-        ));
+    for ls_key in &info.refused {
+        if let Some(ls) = snapshot.listener_set(&ls_key.namespace, &ls_key.name) {
+            out.push((
+                ls_key.clone(),
+                StatusBody::ListenerSet(listenersets::refused_status(ls, time)),
+            ));
+        }
     }
     out
 }

@@ -1,26 +1,67 @@
 //! The intermediate representation: what each Gateway's proxy must do, free of Envoy's vocabulary.
 //!
 //! Everything here is ordered (BTreeMap, sorted Vecs) so the Envoy output is deterministic.
+//!
+//! Routes and clusters are shared (`Arc`) between the translation's working state, the IR of
+//! every Gateway they reach and the Envoy encoder's caches: a translation that changes one
+//! route allocates one route, and an unchanged piece keeps its address, which is how later
+//! stages recognise it in O(1).
 
 use std::collections::BTreeMap;
+use std::ops::Deref;
+use std::sync::Arc;
 
 use crate::model::ObjectKey;
 
 /// Everything one Gateway's proxy serves.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GatewayIr {
     /// The Gateway.
     pub gateway: Option<ObjectKey>,
     /// One entry per port and transport: (port, whether UDP); TCP and UDP may share a number.
     pub ports: BTreeMap<(u16, bool), PortIr>,
-    /// Upstream clusters, by name.
-    pub clusters: BTreeMap<String, ClusterIr>,
-    /// TLS certificates, by name.
-    pub secrets: BTreeMap<String, SecretIr>,
+    /// Upstream clusters, by name (shared: unchanged between translations unless one changed).
+    pub clusters: Shared<BTreeMap<String, Arc<ClusterIr>>>,
+    /// TLS certificates, by name (shared, like the clusters).
+    pub secrets: Shared<BTreeMap<String, SecretIr>>,
+}
+
+/// A value shared between translations and copied only when it changes; reads like the
+/// value itself (`Deref`, and `for (k, v) in &shared` for maps), compares by address first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shared<T>(pub Arc<T>);
+
+impl<T> Shared<T> {
+    /// Shares a value.
+    pub fn new(value: T) -> Self {
+        Shared(Arc::new(value))
+    }
+}
+
+impl<T: Clone> Shared<T> {
+    /// The value, to change: copied first when it is shared.
+    pub fn make_mut(&mut self) -> &mut T {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl<T> Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<'a, K, V> IntoIterator for &'a Shared<BTreeMap<K, V>> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = std::collections::btree_map::Iter<'a, K, V>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
 }
 
 /// One listening port and what arrives on it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortIr {
     /// The port.
     pub port: u16,
@@ -35,16 +76,61 @@ pub struct PortIr {
 }
 
 /// A set of virtual hosts served on one port or TLS chain.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RouteTableIr {
     /// The RouteConfiguration name.
     pub name: String,
     /// Virtual hosts by domain (`*` for any).
-    pub vhosts: BTreeMap<String, Vec<RouteIr>>,
+    pub vhosts: BTreeMap<String, RouteList>,
 }
 
+/// The routes of one virtual host in precedence order, shared; equality looks at addresses
+/// first, so comparing an unchanged list is O(1).
+#[derive(Debug, Clone, Default)]
+pub struct RouteList(pub Arc<Vec<Arc<RouteIr>>>);
+
+impl RouteList {
+    /// A list of routes.
+    pub fn new(routes: Vec<Arc<RouteIr>>) -> Self {
+        RouteList(Arc::new(routes))
+    }
+
+    /// Whether both lists are the same allocation (then they are equal without looking).
+    pub fn same(&self, other: &RouteList) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Deref for RouteList {
+    type Target = [Arc<RouteIr>];
+    fn deref(&self) -> &[Arc<RouteIr>] {
+        &self.0
+    }
+}
+
+impl<'a> IntoIterator for &'a RouteList {
+    type Item = &'a Arc<RouteIr>;
+    type IntoIter = std::slice::Iter<'a, Arc<RouteIr>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl PartialEq for RouteList {
+    fn eq(&self, other: &RouteList) -> bool {
+        self.same(other)
+            || (self.len() == other.len()
+                && self
+                    .iter()
+                    .zip(other.iter())
+                    .all(|(a, b)| Arc::ptr_eq(a, b) || a == b))
+    }
+}
+
+impl Eq for RouteList {}
+
 /// A TLS filter chain.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsChainIr {
     /// Chain name (the listener's).
     pub name: String,
@@ -57,7 +143,7 @@ pub struct TlsChainIr {
 }
 
 /// What a TLS chain does.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TlsChainAction {
     /// Terminate and route HTTP.
     Http(RouteTableIr),
@@ -66,7 +152,7 @@ pub enum TlsChainAction {
 }
 
 /// A TCP or UDP forward to weighted clusters.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForwardIr {
     /// Stat prefix / name.
     pub name: String,
@@ -75,7 +161,7 @@ pub struct ForwardIr {
 }
 
 /// One HTTP route (a rule's match) in precedence order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RouteIr {
     /// Content-derived name: route, rule name or match, so reordering changes nothing.
     pub name: String,
@@ -106,7 +192,7 @@ pub struct RouteIr {
 }
 
 /// Route precedence per the spec; derived `Ord` compares fields in order.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RankKey {
     /// 0 exact, 1 regex, 2 prefix (Envoy Gateway ranks regex between exact and prefix).
     pub path_kind: u8,
@@ -127,7 +213,7 @@ pub struct RankKey {
 }
 
 /// A request matcher.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct MatchIr {
     /// Path match.
     pub path: PathMatchIr,
@@ -142,7 +228,7 @@ pub struct MatchIr {
 }
 
 /// A path match.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PathMatchIr {
     /// Exact path.
     Exact(String),
@@ -159,7 +245,7 @@ impl Default for PathMatchIr {
 }
 
 /// What a route does.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ActionIr {
     /// Forward to weighted clusters; `invalid_weight` is the share answered with HTTP 500.
     Forward {
@@ -177,7 +263,7 @@ pub enum ActionIr {
 }
 
 /// A URL rewrite.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct RewriteIr {
     /// New Host header.
     pub hostname: Option<String>,
@@ -188,7 +274,7 @@ pub struct RewriteIr {
 }
 
 /// A redirect.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct RedirectIr {
     /// New scheme.
     pub scheme: Option<String>,
@@ -205,7 +291,7 @@ pub struct RedirectIr {
 }
 
 /// Header additions, sets and removals.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct HeaderModsIr {
     /// Overwrite.
     pub set: Vec<(String, String)>,
@@ -216,7 +302,7 @@ pub struct HeaderModsIr {
 }
 
 /// Session affinity: a cookie or header pins a client to the backend endpoint it first reached.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SessionIr {
     /// Header-based (else cookie-based).
     pub header: bool,
@@ -227,7 +313,7 @@ pub struct SessionIr {
 }
 
 /// Retries.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct RetryIr {
     /// Status codes retried.
     pub codes: Vec<u32>,
@@ -238,7 +324,7 @@ pub struct RetryIr {
 }
 
 /// One upstream cluster: a Service port and its ready endpoints.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterIr {
     /// `namespace/service/port`.
     pub name: String,
@@ -264,7 +350,7 @@ pub enum UpstreamProtocol {
 }
 
 /// Upstream TLS settings.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpstreamTlsIr {
     /// SNI and the default name verified.
     pub sni: String,
@@ -275,7 +361,7 @@ pub struct UpstreamTlsIr {
 }
 
 /// A TLS certificate and key.
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SecretIr {
     /// `namespace/secret`.
     pub name: String,

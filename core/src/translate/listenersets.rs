@@ -1,6 +1,8 @@
 //! ListenerSets: which ones a Gateway admits (its `allowedListeners`), their precedence, and
 //! their status.
 
+use std::collections::BTreeMap;
+
 use super::listeners::ListenerCtx;
 use crate::model::*;
 use crate::snapshot::Snapshot;
@@ -9,23 +11,39 @@ use crate::status::conditions::{reasons, types, ConditionBuilder};
 /// Envoy Gateway's reason for a ListenerSet its parent Gateway does not allow.
 pub const NOT_ALLOWED: &str = "NotAllowed";
 
-/// The ListenerSets naming a Gateway as parent, split into admitted (in precedence order:
-/// oldest first, then namespace/name) and refused.
-pub fn for_gateway<'a>(
-    snapshot: &'a Snapshot,
-    gateway: &Gateway,
-) -> (Vec<&'a ListenerSet>, Vec<&'a ListenerSet>) {
-    let gw_ns = gateway.metadata.ns();
-    let mut sets: Vec<&ListenerSet> = snapshot
-        .listener_sets()
-        .filter(|ls| {
-            let p = &ls.spec.parent_ref;
-            p.group.as_deref().unwrap_or(GATEWAY_GROUP) == GATEWAY_GROUP
-                && p.kind.as_deref().unwrap_or("Gateway") == "Gateway"
-                && p.name == gateway.metadata.name
-                && p.namespace.as_deref().unwrap_or(ls.metadata.ns()) == gw_ns
+/// The Gateway a ListenerSet names as parent, if it names a Gateway at all.
+pub fn parent(ls: &ListenerSet) -> Option<ObjectKey> {
+    let p = &ls.spec.parent_ref;
+    (p.group.as_deref().unwrap_or(GATEWAY_GROUP) == GATEWAY_GROUP
+        && p.kind.as_deref().unwrap_or("Gateway") == "Gateway")
+        .then(|| {
+            ObjectKey::new(
+                Kind::Gateway,
+                p.namespace.as_deref().unwrap_or(ls.metadata.ns()),
+                &p.name,
+            )
         })
-        .collect();
+}
+
+/// Every ListenerSet grouped by the Gateway it names: one pass, however many Gateways.
+pub fn by_parent(snapshot: &Snapshot) -> BTreeMap<ObjectKey, Vec<&ListenerSet>> {
+    let mut out: BTreeMap<ObjectKey, Vec<&ListenerSet>> = BTreeMap::new();
+    for ls in snapshot.listener_sets() {
+        if let Some(gw) = parent(ls) {
+            out.entry(gw).or_default().push(ls);
+        }
+    }
+    out
+}
+
+/// The ListenerSets naming a Gateway as parent (`sets`, from [`by_parent`]), split into
+/// admitted (in precedence order: oldest first, then namespace/name) and refused.
+pub fn for_gateway<'a>(
+    snapshot: &Snapshot,
+    gateway: &Gateway,
+    sets: &[&'a ListenerSet],
+) -> (Vec<&'a ListenerSet>, Vec<&'a ListenerSet>) {
+    let mut sets = sets.to_vec();
     sets.sort_by(|a, b| {
         let key = |l: &ListenerSet| {
             (

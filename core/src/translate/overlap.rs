@@ -1,79 +1,171 @@
 //! Rules that shadow each other: two rules (of one route or of several) with the same match on
 //! the same hostname of one listener. Only one of them can ever be chosen, so every route
 //! involved gets Envoy Gateway's `RouteRulesOverlap` condition for that Gateway.
+//!
+//! The groups are kept up to date as routes come and go, so a changed route costs the groups
+//! it is in, not a pass over every route of the Gateway.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use super::ir::RouteIr;
 use crate::model::*;
-use crate::snapshot::Snapshot;
-use crate::status::StatusBody;
+use crate::status::conditions::types;
 
 /// Envoy Gateway's condition type (and reason) for routes with identical matches.
 pub const ROUTE_RULES_OVERLAP: &str = "RouteRulesOverlap";
 
-/// The routes having a rule whose match another rule repeats, per listener placements
-/// (each listener: the hostnames and the route placed on them).
-pub fn overlapping_routes(placed: &[Vec<(Vec<String>, RouteIr)>]) -> BTreeSet<ObjectKey> {
-    let mut out = BTreeSet::new();
-    for listener in placed {
-        let mut seen: BTreeMap<(String, String), (String, ObjectKey)> = BTreeMap::new();
-        for (hosts, r) in listener {
-            for h in hosts {
-                // Debug text is a faithful key for a match within one run.
-                let key = (h.clone(), format!("{:?}", r.matcher));
-                match seen.get(&key) {
-                    Some((name, source)) if *name != r.name => {
-                        out.insert(source.clone());
-                        out.insert(r.source.clone());
-                    }
-                    Some(_) => {}
-                    None => {
-                        seen.insert(key, (r.name.clone(), r.source.clone()));
-                    }
-                }
-            }
-        }
-    }
-    out
+/// Routes placed on one listener and hostname with one match; members are distinct by name.
+#[derive(Debug, Clone)]
+struct Group {
+    listener: usize,
+    host: String,
+    /// (route, times placed); the match is the first member's.
+    members: Vec<(Arc<RouteIr>, u32)>,
 }
 
-/// Adds `RouteRulesOverlap: True` to the parents of `routes` that name `gateway` (directly or
-/// through one of its ListenerSets) and are accepted.
-pub fn mark(
-    snapshot: &Snapshot,
-    status: &mut BTreeMap<ObjectKey, StatusBody>,
-    routes: &BTreeSet<ObjectKey>,
-    gateway: &ObjectKey,
-) {
-    for route in routes {
-        let Some(StatusBody::Route(st)) = status.get_mut(route) else {
-            continue;
+impl Group {
+    /// The routes to mark when rules of different names share the match, else none.
+    fn marked(&self) -> BTreeSet<ObjectKey> {
+        if self.members.len() < 2 {
+            return BTreeSet::new();
+        }
+        self.members.iter().map(|(r, _)| r.source.clone()).collect()
+    }
+}
+
+/// The overlap groups of one Gateway, and per route how many overlapping groups it is in.
+#[derive(Debug, Clone, Default)]
+pub struct Groups {
+    /// Groups by a hash of (listener, hostname, match); equal hashes are told apart by content.
+    groups: HashMap<u64, Vec<Group>>,
+    /// Routes in at least one overlapping group, with the number of such groups.
+    counts: HashMap<ObjectKey, u32>,
+}
+
+fn bucket(listener: usize, host: &str, r: &RouteIr) -> u64 {
+    let mut h = DefaultHasher::new();
+    listener.hash(&mut h);
+    host.hash(&mut h);
+    r.matcher.hash(&mut h);
+    h.finish()
+}
+
+impl Groups {
+    /// Places a route's rule on a listener's hostname; routes whose overlap may have changed go into `changed`.
+    pub fn add(
+        &mut self,
+        listener: usize,
+        host: &str,
+        r: &Arc<RouteIr>,
+        changed: &mut BTreeSet<ObjectKey>,
+    ) {
+        let list = self.groups.entry(bucket(listener, host, r)).or_default();
+        let i = match list.iter().position(|g| {
+            g.listener == listener && g.host == host && g.members[0].0.matcher == r.matcher
+        }) {
+            Some(i) => i,
+            None => {
+                list.push(Group {
+                    listener,
+                    host: host.to_string(),
+                    members: Vec::with_capacity(1),
+                });
+                list.len() - 1
+            }
         };
-        for p in &mut st.parents {
-            let r = &p.parent_ref;
-            let ns = r.ns(&route.namespace);
-            let names_gateway = match r.kind() {
-                "Gateway" => ns == gateway.namespace && r.name == gateway.name,
-                "ListenerSet" => snapshot.listener_set(ns, &r.name).is_some_and(|ls| {
-                    ls.spec.parent_ref.name == gateway.name
-                        && ls.spec.parent_ref.namespace.as_deref().unwrap_or(ns)
-                            == gateway.namespace
-                }),
-                _ => false,
-            };
-            let accepted = p
-                .conditions
-                .iter()
-                .find(|c| c.type_ == "Accepted")
-                .filter(|c| c.status == "True")
-                .cloned();
-            if let (true, Some(mut c)) = (names_gateway, accepted) {
-                c.type_ = ROUTE_RULES_OVERLAP.into();
-                c.reason = ROUTE_RULES_OVERLAP.into();
-                c.message = "Another rule on this Gateway has the same match and hostname; only one of them is used".into();
-                p.conditions.push(c);
+        let g = &mut list[i];
+        if let Some(m) = g.members.iter_mut().find(|(m, _)| m.name == r.name) {
+            m.1 += 1;
+            return;
+        }
+        let before = g.marked();
+        g.members.push((r.clone(), 1));
+        let after = g.marked();
+        self.recount(before, after, changed);
+    }
+
+    /// Takes back one [`Groups::add`].
+    pub fn remove(
+        &mut self,
+        listener: usize,
+        host: &str,
+        r: &RouteIr,
+        changed: &mut BTreeSet<ObjectKey>,
+    ) {
+        let b = bucket(listener, host, r);
+        let Some(list) = self.groups.get_mut(&b) else {
+            return;
+        };
+        let Some(i) = list.iter().position(|g| {
+            g.listener == listener && g.host == host && g.members[0].0.matcher == r.matcher
+        }) else {
+            return;
+        };
+        let g = &mut list[i];
+        let Some(m) = g.members.iter().position(|(m, _)| m.name == r.name) else {
+            return;
+        };
+        if g.members[m].1 > 1 {
+            g.members[m].1 -= 1;
+            return;
+        }
+        let before = g.marked();
+        g.members.remove(m);
+        let after = g.marked();
+        if g.members.is_empty() {
+            list.swap_remove(i);
+            if list.is_empty() {
+                self.groups.remove(&b);
             }
         }
+        self.recount(before, after, changed);
+    }
+
+    fn recount(
+        &mut self,
+        before: BTreeSet<ObjectKey>,
+        after: BTreeSet<ObjectKey>,
+        changed: &mut BTreeSet<ObjectKey>,
+    ) {
+        if before == after {
+            return;
+        }
+        for s in before {
+            if let Some(n) = self.counts.get_mut(&s) {
+                *n -= 1;
+                if *n == 0 {
+                    self.counts.remove(&s);
+                }
+            }
+            changed.insert(s);
+        }
+        for s in after {
+            *self.counts.entry(s.clone()).or_default() += 1;
+            changed.insert(s);
+        }
+    }
+
+    /// Whether a route has a rule sharing its match and hostname with another rule here.
+    pub fn overlapping(&self, route: &ObjectKey) -> bool {
+        self.counts.contains_key(route)
+    }
+}
+
+/// Adds `RouteRulesOverlap: True` to a parent's status when it is accepted.
+pub fn mark(p: &mut RouteParentStatus) {
+    let accepted = p
+        .conditions
+        .iter()
+        .find(|c| c.type_ == types::ACCEPTED)
+        .filter(|c| c.status == "True")
+        .cloned();
+    if let Some(mut c) = accepted {
+        c.type_ = ROUTE_RULES_OVERLAP.into();
+        c.reason = ROUTE_RULES_OVERLAP.into();
+        c.message = "Another rule on this Gateway has the same match and hostname; only one of them is used".into();
+        p.conditions.push(c);
     }
 }

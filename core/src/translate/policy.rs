@@ -257,6 +257,10 @@ pub fn statuses(
     controller: &str,
     time: &str,
 ) -> Vec<(ObjectKey, StatusBody)> {
+    // Without policies there is nothing to report: skip the pass over every route.
+    if snapshot.of_kind(Kind::BackendTlsPolicy).next().is_none() {
+        return Vec::new();
+    }
     let used = service_ports(snapshot, gateways);
     let mut ancestors: BTreeMap<ObjectKey, BTreeSet<ParentReference>> = BTreeMap::new();
     for ((ns, name, port), parents) in &used {

@@ -2,6 +2,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::backends::{self, BackendError, Caller};
 use super::cache::Dep;
@@ -37,12 +38,13 @@ pub struct Attachment {
     pub accepted: (bool, &'static str, String),
 }
 
-/// Attaches a route to the listeners a parentRef selects; counts `attached` on success.
+/// Attaches a route to the listeners a parentRef selects (each of them counts it in
+/// `attachedRoutes` when the attachment is accepted).
 pub fn attach(
     snapshot: &Snapshot,
     route: RouteView<'_>,
     parent: &ParentReference,
-    listeners: &mut [ListenerCtx],
+    listeners: &[ListenerCtx],
     uses_hostnames: bool,
 ) -> Attachment {
     let kind = route.key.kind.as_str();
@@ -117,9 +119,6 @@ pub fn attach(
             ),
         };
     }
-    for (i, _) in &attached {
-        listeners[*i].attached += 1;
-    }
     Attachment {
         listeners: attached,
         accepted: (true, reasons::ACCEPTED, "Route is accepted".into()),
@@ -141,7 +140,7 @@ pub const UNSUPPORTED_REF_VALUE: &str = "UnsupportedRefValue";
 #[derive(Debug, Default)]
 pub struct RuleOutcome {
     /// IR routes (not yet placed in virtual hosts).
-    pub routes: Vec<RouteIr>,
+    pub routes: Vec<Arc<RouteIr>>,
     /// The first backend problem, for ResolvedRefs.
     pub backend_error: Option<BackendError>,
     /// The first problem of a rule that cannot be served (unsupported filter, bad regex).
@@ -158,7 +157,7 @@ pub struct RuleOutcome {
     /// TCP/UDP/TLS forward targets.
     pub forward: Vec<(String, u32)>,
     /// Clusters the routes and forwards refer to.
-    pub clusters: BTreeMap<String, ClusterIr>,
+    pub clusters: BTreeMap<String, Arc<ClusterIr>>,
     /// Objects the outcome was computed from.
     pub deps: BTreeSet<Dep>,
 }
@@ -257,7 +256,7 @@ pub struct RuleCtx<'a> {
     /// The route.
     pub route: RouteView<'a>,
     /// Clusters the route's backends resolved to.
-    pub clusters: BTreeMap<String, ClusterIr>,
+    pub clusters: BTreeMap<String, Arc<ClusterIr>>,
     /// Objects read while building, for the incremental cache.
     pub deps: BTreeSet<Dep>,
 }
@@ -444,7 +443,7 @@ impl RuleCtx<'_> {
                     continue;
                 };
                 let rank = self.rank(&matcher, ri, mi);
-                out.routes.push(RouteIr {
+                out.routes.push(Arc::new(RouteIr {
                     name: format!(
                         "httproute/{}/{}/{id}/{mi}",
                         self.route.key.namespace, self.route.key.name
@@ -461,7 +460,7 @@ impl RuleCtx<'_> {
                     retry: retry.clone(),
                     session: session.clone(),
                     rank,
-                });
+                }));
             }
         }
         out
@@ -548,7 +547,7 @@ impl RuleCtx<'_> {
                     continue;
                 };
                 let rank = self.rank(&matcher, ri, mi);
-                out.routes.push(RouteIr {
+                out.routes.push(Arc::new(RouteIr {
                     name: format!(
                         "grpcroute/{}/{}/{id}/{mi}",
                         self.route.key.namespace, self.route.key.name
@@ -565,7 +564,7 @@ impl RuleCtx<'_> {
                     retry: None,
                     session: session.clone(),
                     rank,
-                });
+                }));
             }
         }
         out

@@ -36,7 +36,7 @@ pub fn route_configuration(t: &RouteTableIr) -> RouteConfiguration {
             .map(|(host, routes)| VirtualHost {
                 name: format!("{}/{host}", t.name),
                 domains: domains(host),
-                routes: routes.iter().map(route).collect(),
+                routes: routes.iter().map(|r| route(r)).collect(),
                 ..Default::default()
             })
             .collect(),

@@ -1,0 +1,363 @@
+//! What the routes of one Gateway add up to: `attachedRoutes` per listener, clusters, route
+//! tables per port and per HTTPS listener, L4 forwards and rule overlaps. Routes are added and
+//! taken back one at a time, so a changed route costs what it touches; [`Placements::assemble`]
+//! then rebuilds only the virtual hosts that changed.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::ir::*;
+use super::listeners::{ListenerCtx, Protocol};
+use super::overlap::Groups;
+use super::routes::RuleOutcome;
+use super::ParentPart;
+use crate::model::{Kind, ObjectKey};
+
+/// A route in a virtual host's order: precedence, then HTTPRoute before GRPCRoute, then name.
+#[derive(Debug, Clone)]
+struct ByRank(Arc<RouteIr>);
+
+impl ByRank {
+    fn key(&self) -> (&RankKey, Kind, &str) {
+        (&self.0.rank, self.0.source.kind, &self.0.name)
+    }
+}
+
+impl PartialEq for ByRank {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for ByRank {}
+
+impl PartialOrd for ByRank {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ByRank {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+/// Where the HTTP routes of a listener go: HTTP listeners of a port share one table, each
+/// HTTPS listener has its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum TableKey {
+    Port(u16),
+    Listener(usize),
+}
+
+fn table_key(li: usize, l: &ListenerCtx) -> Option<TableKey> {
+    let port = u16::try_from(l.port).ok()?;
+    match l.protocol? {
+        Protocol::Http => Some(TableKey::Port(port)),
+        Protocol::Https => Some(TableKey::Listener(li)),
+        _ => None,
+    }
+}
+
+/// One route table: per hostname the routes placed there (with multiplicity), and the lists
+/// last assembled from them.
+#[derive(Debug, Clone, Default)]
+struct Table {
+    hosts: BTreeMap<String, BTreeMap<ByRank, u32>>,
+    lists: BTreeMap<String, RouteList>,
+    dirty: BTreeSet<String>,
+}
+
+impl Table {
+    fn add(&mut self, host: &str, r: &Arc<RouteIr>) {
+        let routes = match self.hosts.get_mut(host) {
+            Some(m) => m,
+            None => self.hosts.entry(host.to_string()).or_default(),
+        };
+        *routes.entry(ByRank(r.clone())).or_default() += 1;
+        if !self.dirty.contains(host) {
+            self.dirty.insert(host.to_string());
+        }
+    }
+
+    fn remove(&mut self, host: &str, r: &Arc<RouteIr>) {
+        let Some(routes) = self.hosts.get_mut(host) else {
+            return;
+        };
+        let k = ByRank(r.clone());
+        if let Some(n) = routes.get_mut(&k) {
+            *n -= 1;
+            if *n == 0 {
+                routes.remove(&k);
+            }
+        }
+        if routes.is_empty() {
+            self.hosts.remove(host);
+        }
+        if !self.dirty.contains(host) {
+            self.dirty.insert(host.to_string());
+        }
+    }
+
+    /// Rebuilds the lists of the hostnames that changed; true when any did.
+    fn refresh(&mut self) -> bool {
+        let dirty = std::mem::take(&mut self.dirty);
+        let changed = !dirty.is_empty();
+        for host in dirty {
+            match self.hosts.get(&host) {
+                None => {
+                    self.lists.remove(&host);
+                }
+                Some(routes) => {
+                    let mut list: Vec<Arc<RouteIr>> = Vec::with_capacity(routes.len());
+                    for r in routes.keys() {
+                        // Equal names side by side are one route placed twice.
+                        if list.last().is_none_or(|l| l.name != r.0.name) {
+                            list.push(r.0.clone());
+                        }
+                    }
+                    self.lists.insert(host, RouteList::new(list));
+                }
+            }
+        }
+        changed
+    }
+}
+
+/// An L4 placement: the hostnames (SNI) and weighted clusters of one route on one listener.
+type Forward = (Vec<String>, Vec<(String, u32)>);
+
+/// Everything the routes of one Gateway placed on it.
+#[derive(Debug, Clone, Default)]
+pub struct Placements {
+    /// `attachedRoutes` per listener index.
+    pub attached: Vec<i32>,
+    /// Clusters by name, with the routes using each (the first route's definition is used).
+    clusters: BTreeMap<String, BTreeMap<ObjectKey, Arc<ClusterIr>>>,
+    dirty_clusters: BTreeSet<String>,
+    tables: BTreeMap<TableKey, Table>,
+    /// L4 placements per listener index, in route order.
+    forwards: Vec<BTreeMap<ObjectKey, Vec<Forward>>>,
+    /// Rule overlaps.
+    pub overlap: Groups,
+    /// Whether L4 placements changed since the last assembly.
+    dirty_forwards: bool,
+}
+
+impl Placements {
+    /// Empty placements for a Gateway with `listeners` listeners.
+    pub fn new(listeners: usize) -> Self {
+        Placements {
+            attached: vec![0; listeners],
+            forwards: vec![BTreeMap::new(); listeners],
+            dirty_forwards: true,
+            ..Default::default()
+        }
+    }
+
+    /// Adds what one parentRef of `route` brings (`outcome` is the route's rules).
+    pub fn add(
+        &mut self,
+        listeners: &[ListenerCtx],
+        route: &ObjectKey,
+        outcome: &RuleOutcome,
+        part: &ParentPart,
+        changed: &mut BTreeSet<ObjectKey>,
+    ) {
+        for li in &part.attached {
+            self.attached[*li] += 1;
+        }
+        for (name, c) in &outcome.clusters {
+            let users = match self.clusters.get_mut(name) {
+                Some(u) => u,
+                None => self.clusters.entry(name.clone()).or_default(),
+            };
+            users.insert(route.clone(), c.clone());
+            if !self.dirty_clusters.contains(name) {
+                self.dirty_clusters.insert(name.clone());
+            }
+        }
+        let http = matches!(route.kind, Kind::HttpRoute | Kind::GrpcRoute);
+        for (li, hosts) in &part.placed {
+            if http {
+                let table = table_key(*li, &listeners[*li]);
+                for r in &outcome.routes {
+                    for h in hosts {
+                        self.overlap.add(*li, h, r, changed);
+                        if let Some(t) = table {
+                            self.tables.entry(t).or_default().add(h, r);
+                        }
+                    }
+                }
+            } else {
+                self.forwards[*li]
+                    .entry(route.clone())
+                    .or_default()
+                    .push((hosts.clone(), outcome.forward.clone()));
+                self.dirty_forwards = true;
+            }
+        }
+    }
+
+    /// Takes back everything [`Placements::add`] added for `route` through `part`.
+    pub fn remove(
+        &mut self,
+        listeners: &[ListenerCtx],
+        route: &ObjectKey,
+        outcome: &RuleOutcome,
+        part: &ParentPart,
+        changed: &mut BTreeSet<ObjectKey>,
+    ) {
+        for li in &part.attached {
+            self.attached[*li] -= 1;
+        }
+        for name in outcome.clusters.keys() {
+            if let Some(users) = self.clusters.get_mut(name) {
+                users.remove(route);
+                if users.is_empty() {
+                    self.clusters.remove(name);
+                }
+            }
+            self.dirty_clusters.insert(name.clone());
+        }
+        let http = matches!(route.kind, Kind::HttpRoute | Kind::GrpcRoute);
+        for (li, hosts) in &part.placed {
+            if http {
+                let table = table_key(*li, &listeners[*li]);
+                for r in &outcome.routes {
+                    for h in hosts {
+                        self.overlap.remove(*li, h, r, changed);
+                        if let Some(t) = table.and_then(|t| self.tables.get_mut(&t)) {
+                            t.remove(h, r);
+                        }
+                    }
+                }
+            } else if self.forwards[*li].remove(route).is_some() {
+                self.dirty_forwards = true;
+            }
+        }
+    }
+
+    /// Brings `clusters` up to date with the clusters that changed; true when any did. An
+    /// unchanged definition keeps its allocation (and a map without changes is not copied).
+    pub fn refresh_clusters(
+        &mut self,
+        clusters: &mut Shared<BTreeMap<String, Arc<ClusterIr>>>,
+    ) -> bool {
+        let mut changed = false;
+        for name in std::mem::take(&mut self.dirty_clusters) {
+            let now = self.clusters.get(&name).and_then(|u| u.values().next());
+            match (clusters.get(&name), now) {
+                (Some(old), Some(new)) if old == new => {}
+                (None, None) => {}
+                (_, Some(new)) => {
+                    clusters.make_mut().insert(name, new.clone());
+                    changed = true;
+                }
+                (Some(_), None) => {
+                    clusters.make_mut().remove(&name);
+                    changed = true;
+                }
+            }
+        }
+        changed
+    }
+
+    /// Whether [`Placements::assemble`] would build different ports than last time.
+    pub fn ports_dirty(&self) -> bool {
+        self.dirty_forwards || self.tables.values().any(|t| !t.dirty.is_empty())
+    }
+
+    /// The ports of Gateway `gw` (`namespace/name`): route tables, TLS chains and forwards.
+    pub fn assemble(
+        &mut self,
+        gw: &str,
+        listeners: &[ListenerCtx],
+    ) -> BTreeMap<(u16, bool), PortIr> {
+        for t in self.tables.values_mut() {
+            t.refresh();
+        }
+        self.dirty_forwards = false;
+        let mut ports: BTreeMap<(u16, bool), PortIr> = BTreeMap::new();
+        let lists = |tables: &BTreeMap<TableKey, Table>, k: TableKey| {
+            tables.get(&k).map(|t| t.lists.clone()).unwrap_or_default()
+        };
+        for (li, l) in listeners.iter().enumerate() {
+            let (Some(protocol), true) = (l.protocol, l.ready) else {
+                continue;
+            };
+            let Ok(port) = u16::try_from(l.port) else {
+                continue;
+            };
+            let udp = protocol == Protocol::Udp;
+            let entry = ports.entry((port, udp)).or_insert_with(|| PortIr {
+                port,
+                udp,
+                http: None,
+                tls_chains: Vec::new(),
+                forward: None,
+            });
+            match protocol {
+                Protocol::Http => {
+                    if entry.http.is_none() {
+                        entry.http = Some(RouteTableIr {
+                            name: format!("{gw}/{port}"),
+                            vhosts: lists(&self.tables, TableKey::Port(port)),
+                        });
+                    }
+                }
+                Protocol::Https => entry.tls_chains.push(TlsChainIr {
+                    name: format!("{gw}/{}", l.name),
+                    server_names: l.hostname.iter().cloned().collect(),
+                    secrets: l.secrets.clone(),
+                    action: TlsChainAction::Http(RouteTableIr {
+                        name: format!("{gw}/{}", l.name),
+                        vhosts: lists(&self.tables, TableKey::Listener(li)),
+                    }),
+                }),
+                Protocol::Tls => {
+                    for (route, placed) in &self.forwards[li] {
+                        for (hosts, clusters) in placed {
+                            let server_names = if hosts.len() == 1 && hosts[0] == "*" {
+                                l.hostname.iter().cloned().collect()
+                            } else {
+                                hosts.clone()
+                            };
+                            entry.tls_chains.push(TlsChainIr {
+                                name: format!("{gw}/{}/{}/{}", l.name, route.namespace, route.name),
+                                server_names,
+                                secrets: if l.passthrough {
+                                    Vec::new()
+                                } else {
+                                    l.secrets.clone()
+                                },
+                                action: TlsChainAction::Forward(ForwardIr {
+                                    name: format!("{}/{}", route.namespace, route.name),
+                                    clusters: clusters.clone(),
+                                }),
+                            });
+                        }
+                    }
+                }
+                Protocol::Tcp | Protocol::Udp => {
+                    // One forward per port: the first route (in key order) wins, as in Envoy Gateway.
+                    let first = self.forwards[li]
+                        .iter()
+                        .find_map(|(route, placed)| placed.first().map(|p| (route, p)));
+                    if let (Some((route, (_, clusters))), None) = (first, &entry.forward) {
+                        entry.forward = Some(ForwardIr {
+                            name: format!("{}/{}", route.namespace, route.name),
+                            clusters: clusters.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        for p in ports.values_mut() {
+            p.tls_chains.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        ports
+    }
+}

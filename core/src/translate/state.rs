@@ -1,0 +1,608 @@
+//! The working state of a translation: what every route and Gateway produced, kept between
+//! translations by [`crate::engine::Engine`] so that after a change only what the change
+//! reaches is translated again, and only what changed is reported.
+//!
+//! What depends on what:
+//! - a route's rules ([`RuleOutcome`]) on the route and the objects they read ([`RouteCache`]);
+//! - a route's attachment on the listeners of the Gateways its parentRefs name, on the
+//!   ListenerSets it names and on the labels of its namespace;
+//! - Gateway listeners on GatewayClasses, Gateways, ListenerSets, Secrets, ConfigMaps,
+//!   ReferenceGrants and Namespaces: a change to any of those recomputes the listeners of
+//!   every Gateway (they are few), then the routes of each Gateway whose listeners now route
+//!   differently;
+//! - a Gateway's ports, clusters and status on the routes placed on it ([`Placements`]);
+//! - BackendTLSPolicy status on every route: recomputed after any change, when policies exist.
+//!
+//! A [`translate`](super::translate) is an update of an empty state with everything changed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::cache::RouteCache;
+use super::gateways::{self, GatewayInfo};
+use super::ir::{GatewayIr, SecretIr, Shared};
+use super::listeners::ListenerCtx;
+use super::placements::Placements;
+use super::routes::RuleOutcome;
+use super::{listenersets, policy, Options, Parents, RouteResult, Translation};
+use crate::diagnostic::Diagnostic;
+use crate::model::{Kind, Object, ObjectKey};
+use crate::snapshot::Snapshot;
+use crate::status::{StatusBody, StatusObject};
+
+/// One Gateway of ours.
+#[derive(Debug, Clone)]
+struct Gw {
+    /// `namespace/name`.
+    name: String,
+    /// Its listeners and its ListenerSets' (`attached` is kept in [`Placements`]).
+    listeners: Vec<ListenerCtx>,
+    info: GatewayInfo,
+    secrets: Shared<BTreeMap<String, SecretIr>>,
+    /// The objects whose status this Gateway writes (itself and its ListenerSets).
+    status_keys: Vec<ObjectKey>,
+    placements: Placements,
+    ir: GatewayIr,
+    /// Its listeners were replaced: status and ports must be rebuilt.
+    replaced: bool,
+    /// Routes were placed or taken back since the last update.
+    touched: bool,
+}
+
+impl Parents for BTreeMap<ObjectKey, Gw> {
+    fn listeners(&self, gateway: &ObjectKey) -> Option<&[ListenerCtx]> {
+        self.get(gateway).map(|g| g.listeners.as_slice())
+    }
+}
+
+/// A Gateway's freshly computed listeners, before they replace the old ones.
+struct Head {
+    listeners: Vec<ListenerCtx>,
+    info: GatewayInfo,
+    secrets: BTreeMap<String, SecretIr>,
+}
+
+/// Whether routes attach to and are placed on two lists of listeners identically.
+fn same_routing(a: &[ListenerCtx], b: &[ListenerCtx]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.name == y.name
+                && x.owner == y.owner
+                && x.port == y.port
+                && x.protocol == y.protocol
+                && x.hostname == y.hostname
+                && x.passthrough == y.passthrough
+                && x.secrets == y.secrets
+                && x.namespaces == y.namespaces
+                && x.supported_kinds == y.supported_kinds
+                && x.ready == y.ready
+        })
+}
+
+/// What a translation computed, and what changed since it was last asked.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// Keep the indexes later changes need (off for a one-off translation).
+    track: bool,
+    /// The options of the last update; None before the first.
+    opts: Option<Options>,
+    cache: RouteCache,
+    /// Everything must be recomputed.
+    all: bool,
+    /// Gateway listeners must be recomputed.
+    gateways_dirty: bool,
+    /// Routes to translate again.
+    dirty: BTreeSet<ObjectKey>,
+    /// Something changed since the last update.
+    touched: bool,
+    gateways: BTreeMap<ObjectKey, Gw>,
+    routes: BTreeMap<ObjectKey, RouteResult>,
+    /// Gateways and ListenerSets to the routes naming them.
+    refs: BTreeMap<ObjectKey, BTreeSet<ObjectKey>>,
+    status: BTreeMap<ObjectKey, Arc<StatusObject>>,
+    class_keys: BTreeSet<ObjectKey>,
+    policy_keys: BTreeSet<ObjectKey>,
+    warnings: BTreeMap<Diagnostic, usize>,
+    changed_status: BTreeSet<ObjectKey>,
+    changed_gateways: BTreeSet<String>,
+}
+
+/// What changed since [`State::take_changes`] was last called.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    /// Gateways (`namespace/name`) whose IR changed.
+    pub gateways: BTreeSet<String>,
+    /// Objects whose status changed.
+    pub status: BTreeSet<ObjectKey>,
+}
+
+impl State {
+    /// An empty state; `track` keeps what later changes need to find what they affect.
+    pub fn new(track: bool) -> Self {
+        State {
+            track,
+            opts: None,
+            cache: if track {
+                RouteCache::new()
+            } else {
+                RouteCache::none()
+            },
+            all: true,
+            gateways_dirty: true,
+            dirty: BTreeSet::new(),
+            touched: true,
+            gateways: BTreeMap::new(),
+            routes: BTreeMap::new(),
+            refs: BTreeMap::new(),
+            status: BTreeMap::new(),
+            class_keys: BTreeSet::new(),
+            policy_keys: BTreeSet::new(),
+            warnings: BTreeMap::new(),
+            changed_status: BTreeSet::new(),
+            changed_gateways: BTreeSet::new(),
+        }
+    }
+
+    /// Route outcomes built since the state was made (cache misses).
+    pub fn routes_built(&self) -> u64 {
+        self.cache.built
+    }
+
+    /// Records that an object changed: call with the old and with the new version (before
+    /// the snapshot is updated or after, either works).
+    pub fn note(&mut self, object: &Object) {
+        self.touched = true;
+        let key = object.key();
+        self.dirty.extend(self.cache.invalidate_object(object));
+        match key.kind {
+            k if k.is_route() => {
+                self.dirty.insert(key);
+            }
+            Kind::ListenerSet => {
+                self.gateways_dirty = true;
+                if let Some(routes) = self.refs.get(&key) {
+                    self.dirty.extend(routes.iter().cloned());
+                }
+            }
+            Kind::Namespace => {
+                // Listeners admit routes by the labels of their namespace.
+                self.gateways_dirty = true;
+                for kind in [
+                    Kind::HttpRoute,
+                    Kind::GrpcRoute,
+                    Kind::TlsRoute,
+                    Kind::TcpRoute,
+                    Kind::UdpRoute,
+                ] {
+                    let start = ObjectKey::new(kind, &key.name, "");
+                    self.dirty.extend(
+                        self.routes
+                            .range(start..)
+                            .take_while(|(k, _)| k.kind == kind && k.namespace == key.name)
+                            .map(|(k, _)| k.clone()),
+                    );
+                }
+            }
+            Kind::GatewayClass
+            | Kind::Gateway
+            | Kind::Secret
+            | Kind::ConfigMap
+            | Kind::ReferenceGrant => self.gateways_dirty = true,
+            _ => {}
+        }
+    }
+
+    /// Brings the state up to date with `snapshot`.
+    pub fn update(&mut self, snapshot: &Snapshot, opts: &Options) {
+        let same_opts = self.opts.as_ref().is_some_and(|o| {
+            o.controller_name == opts.controller_name && o.address == opts.address
+        });
+        if !same_opts {
+            self.all = true;
+        }
+        self.opts = Some(opts.clone());
+        if self.all {
+            self.gateways_dirty = true;
+            self.touched = true;
+            self.dirty.extend(self.routes.keys().cloned());
+            for kind in [
+                Kind::HttpRoute,
+                Kind::GrpcRoute,
+                Kind::TlsRoute,
+                Kind::TcpRoute,
+                Kind::UdpRoute,
+            ] {
+                self.dirty.extend(snapshot.of_kind(kind).map(Object::key));
+            }
+        }
+        if !self.touched {
+            return;
+        }
+        // Routes whose RouteRulesOverlap may have changed.
+        let mut overlap_changed = BTreeSet::new();
+
+        // Gateways: new listeners, and which Gateways now route differently.
+        let mut heads = None;
+        let mut rerouted = BTreeSet::new();
+        if self.gateways_dirty {
+            self.update_classes(snapshot, opts);
+            let fresh = self.heads(snapshot, opts);
+            for key in self.gateways.keys().chain(fresh.keys()) {
+                let same = match (self.gateways.get(key), fresh.get(key)) {
+                    (Some(old), Some(new)) => {
+                        !self.all && same_routing(&old.listeners, &new.listeners)
+                    }
+                    _ => false,
+                };
+                if !same {
+                    rerouted.insert(key.clone());
+                    if let Some(routes) = self.refs.get(key) {
+                        self.dirty.extend(routes.iter().cloned());
+                    }
+                }
+            }
+            heads = Some(fresh);
+        }
+
+        // Take back what the routes to translate again had placed, on the old listeners.
+        let dirty = std::mem::take(&mut self.dirty);
+        for key in &dirty {
+            if let Some(old) = self.routes.remove(key) {
+                self.retract(key, &old, &mut overlap_changed);
+            }
+        }
+
+        if let Some(fresh) = heads {
+            self.install(fresh, &rerouted);
+        }
+
+        // Translate them against the new listeners.
+        for key in &dirty {
+            let Some(object) = snapshot.get(key) else {
+                continue;
+            };
+            let result =
+                super::route_result(snapshot, opts, object, &self.gateways, &mut self.cache);
+            self.place(key, &result, &mut overlap_changed);
+            self.routes.insert(key.clone(), result);
+        }
+
+        self.finish_gateways(snapshot, opts);
+        let redo = overlap_changed.iter().filter(|k| !dirty.contains(*k));
+        for key in dirty.iter().chain(redo) {
+            let gateways = &self.gateways;
+            let st = self.routes.get_mut(key).and_then(|r| {
+                let overlapping = |gw: &ObjectKey| {
+                    gateways
+                        .get(gw)
+                        .is_some_and(|g| g.placements.overlap.overlapping(key))
+                };
+                // Nothing asks a one-off translation's routes again: move their parents out.
+                r.status(overlapping, !self.track)
+            });
+            let st = st.map(|s| StatusObject::new(key, StatusBody::Route(s)));
+            self.set_status(key, st);
+        }
+        self.update_policies(snapshot, opts);
+        self.all = false;
+        self.gateways_dirty = false;
+        self.touched = false;
+    }
+
+    /// GatewayClass status.
+    fn update_classes(&mut self, snapshot: &Snapshot, opts: &Options) {
+        let mut keys = BTreeSet::new();
+        for class in snapshot.gateway_classes() {
+            if class.spec.controller_name != opts.controller_name {
+                continue;
+            }
+            let st = super::class_status(class, &opts.time);
+            let key = ObjectKey::new(Kind::GatewayClass, "", &class.metadata.name);
+            self.set_status(&key, Some(st));
+            keys.insert(key);
+        }
+        for old in std::mem::replace(&mut self.class_keys, keys.clone()) {
+            if !keys.contains(&old) {
+                self.set_status(&old, None);
+            }
+        }
+    }
+
+    /// The listeners of every Gateway of ours, as they are now.
+    fn heads(&self, snapshot: &Snapshot, opts: &Options) -> BTreeMap<ObjectKey, Head> {
+        let classes: BTreeSet<&str> = self.class_keys.iter().map(|k| k.name.as_str()).collect();
+        let sets = listenersets::by_parent(snapshot);
+        let mut out = BTreeMap::new();
+        for gw in snapshot.gateways() {
+            if !classes.contains(gw.spec.gateway_class_name.as_str()) {
+                continue;
+            }
+            let key = ObjectKey::new(Kind::Gateway, gw.metadata.ns(), &gw.metadata.name);
+            let mut secrets = BTreeMap::new();
+            let mine = sets.get(&key).map(Vec::as_slice).unwrap_or_default();
+            let (listeners, info) =
+                gateways::listeners(snapshot, gw, &key, mine, &opts.time, &mut secrets);
+            out.insert(
+                key,
+                Head {
+                    listeners,
+                    info,
+                    secrets,
+                },
+            );
+        }
+        out
+    }
+
+    /// Replaces the Gateways' listeners with `fresh`; the `rerouted` ones start over (their
+    /// routes were all taken back).
+    fn install(&mut self, fresh: BTreeMap<ObjectKey, Head>, rerouted: &BTreeSet<ObjectKey>) {
+        let gone: Vec<ObjectKey> = self
+            .gateways
+            .keys()
+            .filter(|k| !fresh.contains_key(*k))
+            .cloned()
+            .collect();
+        for key in gone {
+            if let Some(g) = self.gateways.remove(&key) {
+                for k in &g.status_keys {
+                    self.set_status(k, None);
+                }
+                self.changed_gateways.insert(g.name);
+            }
+        }
+        for (key, head) in fresh {
+            let n = head.listeners.len();
+            match self.gateways.get_mut(&key) {
+                Some(g) if !rerouted.contains(&key) => {
+                    g.listeners = head.listeners;
+                    g.info = head.info;
+                    g.secrets = Shared::new(head.secrets);
+                    g.replaced = true;
+                }
+                old => {
+                    let ir = old.map(|g| std::mem::take(&mut g.ir)).unwrap_or_default();
+                    let status_keys = self
+                        .gateways
+                        .get(&key)
+                        .map(|g| g.status_keys.clone())
+                        .unwrap_or_default();
+                    self.gateways.insert(
+                        key.clone(),
+                        Gw {
+                            name: format!("{}/{}", key.namespace, key.name),
+                            listeners: head.listeners,
+                            info: head.info,
+                            secrets: Shared::new(head.secrets),
+                            status_keys,
+                            placements: Placements::new(n),
+                            ir,
+                            replaced: true,
+                            touched: true,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// Adds a route's placements to its Gateways, and its warnings.
+    fn place(&mut self, key: &ObjectKey, r: &RouteResult, overlap: &mut BTreeSet<ObjectKey>) {
+        if self.track {
+            for gw in &r.refs {
+                self.refs.entry(gw.clone()).or_default().insert(key.clone());
+            }
+        }
+        let Some(outcome) = &r.outcome else {
+            return;
+        };
+        for w in &outcome.warnings {
+            *self.warnings.entry(w.clone()).or_default() += 1;
+        }
+        for part in &r.parts {
+            if let Some(g) = self.gateways.get_mut(&part.gateway) {
+                g.placements.add(&g.listeners, key, outcome, part, overlap);
+                g.touched = true;
+            }
+        }
+    }
+
+    /// Takes back what [`State::place`] added.
+    fn retract(&mut self, key: &ObjectKey, r: &RouteResult, overlap: &mut BTreeSet<ObjectKey>) {
+        if self.track {
+            for gw in &r.refs {
+                if let Some(set) = self.refs.get_mut(gw) {
+                    set.remove(key);
+                    if set.is_empty() {
+                        self.refs.remove(gw);
+                    }
+                }
+            }
+        }
+        let Some(outcome) = &r.outcome else {
+            return;
+        };
+        for w in &outcome.warnings {
+            if let Some(n) = self.warnings.get_mut(w) {
+                *n -= 1;
+                if *n == 0 {
+                    self.warnings.remove(w);
+                }
+            }
+        }
+        retract_parts(&mut self.gateways, key, outcome, r, overlap);
+    }
+
+    /// Rebuilds the IR and status of every Gateway something happened to.
+    fn finish_gateways(&mut self, snapshot: &Snapshot, opts: &Options) {
+        let mut statuses = Vec::new();
+        for (key, g) in &mut self.gateways {
+            if !(g.replaced || g.touched) {
+                continue;
+            }
+            let mut ir = GatewayIr {
+                gateway: Some(key.clone()),
+                ports: g.ir.ports.clone(),
+                clusters: g.ir.clusters.clone(),
+                secrets: g.secrets.clone(),
+            };
+            g.placements.refresh_clusters(&mut ir.clusters);
+            if g.replaced || g.placements.ports_dirty() {
+                ir.ports = g.placements.assemble(&g.name, &g.listeners);
+            }
+            if ir != g.ir {
+                g.ir = ir;
+                self.changed_gateways.insert(g.name.clone());
+            }
+            let Some(gw) = snapshot.gateway(&key.namespace, &key.name) else {
+                continue;
+            };
+            let mut listeners = g.listeners.clone();
+            for (l, n) in listeners.iter_mut().zip(&g.placements.attached) {
+                l.attached = *n;
+            }
+            let list = gateways::status(
+                snapshot,
+                gw,
+                key,
+                &listeners,
+                &g.info,
+                super::addresses(opts),
+                &opts.time,
+            );
+            let keys: Vec<ObjectKey> = list.iter().map(|(k, _)| k.clone()).collect();
+            let old = std::mem::replace(&mut g.status_keys, keys.clone());
+            statuses.push((old, list));
+            g.replaced = false;
+            g.touched = false;
+        }
+        for (old, list) in statuses {
+            let now: BTreeSet<&ObjectKey> = list.iter().map(|(k, _)| k).collect();
+            for k in old.iter().filter(|k| !now.contains(k)) {
+                self.set_status(k, None);
+            }
+            for (k, st) in list {
+                self.set_status(&k, Some(StatusObject::new(&k, st)));
+            }
+        }
+    }
+
+    /// BackendTLSPolicy status, recomputed in full when policies exist.
+    fn update_policies(&mut self, snapshot: &Snapshot, opts: &Options) {
+        let ours: BTreeSet<ObjectKey> = self.gateways.keys().cloned().collect();
+        let list = policy::statuses(snapshot, &ours, &opts.controller_name, &opts.time);
+        let keys: BTreeSet<ObjectKey> = list.iter().map(|(k, _)| k.clone()).collect();
+        for old in std::mem::replace(&mut self.policy_keys, keys.clone()) {
+            if !keys.contains(&old) {
+                self.set_status(&old, None);
+            }
+        }
+        for (k, st) in list {
+            self.set_status(&k, Some(StatusObject::new(&k, st)));
+        }
+    }
+
+    /// Stores an object's status, keeping the old one (and its times) when nothing else changed.
+    fn set_status(&mut self, key: &ObjectKey, st: Option<StatusObject>) {
+        match (st, self.status.get(key)) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                self.status.remove(key);
+                self.changed_status.insert(key.clone());
+            }
+            (Some(mut new), old) => {
+                if let Some(old) = old {
+                    if self.track {
+                        new.keep_times_of(old);
+                    }
+                    if **old == new {
+                        return;
+                    }
+                }
+                if self.track {
+                    self.changed_status.insert(key.clone());
+                }
+                self.status.insert(key.clone(), Arc::new(new));
+            }
+        }
+    }
+
+    /// What changed since the last call.
+    pub fn take_changes(&mut self) -> Changes {
+        Changes {
+            gateways: std::mem::take(&mut self.changed_gateways),
+            status: std::mem::take(&mut self.changed_status),
+        }
+    }
+
+    /// The IR of a Gateway (`namespace/name`).
+    pub fn gateway(&self, name: &str) -> Option<&GatewayIr> {
+        let (ns, n) = name.split_once('/')?;
+        self.gateways
+            .get(&ObjectKey::new(Kind::Gateway, ns, n))
+            .map(|g| &g.ir)
+    }
+
+    /// The status of an object.
+    pub fn status(&self, key: &ObjectKey) -> Option<&Arc<StatusObject>> {
+        self.status.get(key)
+    }
+
+    /// Every status, in key order.
+    pub fn statuses(&self) -> impl Iterator<Item = &Arc<StatusObject>> + '_ {
+        self.status.values()
+    }
+
+    /// Every diagnostic, sorted.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        self.warnings.keys().cloned().collect()
+    }
+
+    /// The whole translation, taken out of a state nobody will update again.
+    pub fn into_translation(self) -> Translation {
+        let diagnostics = self.diagnostics();
+        Translation {
+            gateways: self
+                .gateways
+                .into_values()
+                .map(|g| (g.name, g.ir))
+                .collect(),
+            status: self
+                .status
+                .into_values()
+                .map(|s| Arc::try_unwrap(s).unwrap_or_else(|s| (*s).clone()))
+                .collect(),
+            diagnostics,
+        }
+    }
+
+    /// The whole translation.
+    pub fn translation(&self) -> Translation {
+        Translation {
+            gateways: self
+                .gateways
+                .values()
+                .map(|g| (g.name.clone(), g.ir.clone()))
+                .collect(),
+            status: self.status.values().map(|s| (**s).clone()).collect(),
+            diagnostics: self.diagnostics(),
+        }
+    }
+}
+
+/// Takes a route's placements back from its Gateways.
+fn retract_parts(
+    gateways: &mut BTreeMap<ObjectKey, Gw>,
+    key: &ObjectKey,
+    outcome: &RuleOutcome,
+    r: &RouteResult,
+    overlap: &mut BTreeSet<ObjectKey>,
+) {
+    for part in &r.parts {
+        if let Some(g) = gateways.get_mut(&part.gateway) {
+            g.placements
+                .remove(&g.listeners, key, outcome, part, overlap);
+            g.touched = true;
+        }
+    }
+}
