@@ -392,3 +392,60 @@ fn a_grant_lets_a_reference_in_and_its_removal_takes_it_out() {
     assert!(!has_cluster(&t), "the Service left with its grant");
     assert!(!has_secret(&t), "the Secret left with its grant");
 }
+
+/// Found by `envoy_accepts_static_bootstraps_of_generated_graphs`: two TLSRoutes from different
+/// namespaces with one hostname on a passthrough listener gave two filter chains with the same
+/// match, and Envoy refused the whole listener. The first chain keeps the name now.
+#[test]
+fn tls_routes_sharing_a_hostname_do_not_break_the_listener() {
+    let mut objs = base();
+    objs.push(gateway(0, "All", None));
+    for ns in [0, 2] {
+        objs.push(service(NAMESPACES[ns], 0));
+        objs.push(slice(NAMESPACES[ns], 0, 1));
+    }
+    for (ns, n) in [(0, 5), (2, 2)] {
+        objs.push(route(&RouteSpec {
+            kind: 2,
+            ns,
+            n,
+            gw: 0,
+            section: None,
+            host: Some("other.org"),
+            backends: vec![(ns, 0, 1)],
+            path: "/",
+            exact: false,
+        }));
+    }
+    let t = translate(&Snapshot::from_objects(objs), &Options::default());
+    let b = static_bootstrap(&t, "infra/gw-0", "127.0.0.1").expect("bootstrap");
+    let mut matches = BTreeSet::new();
+    for l in b["static_resources"]["listeners"]
+        .as_array()
+        .expect("listeners")
+    {
+        for c in l["filter_chains"].as_array().into_iter().flatten() {
+            let m = c["filter_chain_match"].to_string();
+            assert!(
+                matches.insert((l["name"].to_string(), m.clone())),
+                "two filter chains of {} match {m}",
+                l["name"]
+            );
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("gatewright-tls-dup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("bootstrap.json");
+    std::fs::write(&file, b.to_string()).expect("write");
+    let out = Command::new(envoy())
+        .args(["--mode", "validate", "--log-level", "error", "-c"])
+        .arg(&file)
+        .output()
+        .expect("run envoy");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,5 +1,7 @@
 //! Ports to Envoy Listeners: HTTP connection managers, TLS filter chains by SNI, TCP and UDP proxies.
 
+use std::collections::BTreeSet;
+
 use envoy_types::pb::envoy::config::core::v3 as core;
 use envoy_types::pb::envoy::config::listener::v3::{
     filter, listener_filter, Filter, FilterChain, FilterChainMatch, Listener, ListenerFilter,
@@ -100,7 +102,25 @@ pub fn build(
             ..Default::default()
         });
     }
+    // Envoy refuses a whole listener when two filter chains match the same server name (say
+    // two TLSRoutes with one hostname): the first chain, in translation order, keeps a name.
+    let mut claimed: BTreeSet<&str> = BTreeSet::new();
+    let mut catch_all = false;
     for c in &port.tls_chains {
+        let server_names: Vec<String> = c
+            .server_names
+            .iter()
+            .filter(|n| !claimed.contains(n.as_str()))
+            .cloned()
+            .collect();
+        if c.server_names.is_empty() {
+            if std::mem::replace(&mut catch_all, true) {
+                continue;
+            }
+        } else if server_names.is_empty() {
+            continue;
+        }
+        claimed.extend(c.server_names.iter().map(String::as_str));
         let tls = (!c.secrets.is_empty())
             .then(|| downstream_tls(c, ir, delivery, matches!(c.action, TlsChainAction::Http(_))));
         let mut chain = match &c.action {
@@ -117,7 +137,7 @@ pub fn build(
             },
         };
         chain.filter_chain_match = Some(FilterChainMatch {
-            server_names: c.server_names.clone(),
+            server_names,
             transport_protocol: "tls".into(),
             ..Default::default()
         });
