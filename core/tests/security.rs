@@ -249,13 +249,7 @@ proptest! {
         let without = engine.translate();
         let refs = service_refs(engine.snapshot());
         let full = translate(engine.snapshot(), &Options::default());
-        let checked: Vec<(&str, &Translation)> = if std::env::var_os("GATEWRIGHT_CHECK_INCREMENTAL_GRANTS").is_some() {
-            vec![("full", &full), ("incremental", &without)]
-        } else {
-            // The incremental engine keeps a cross-namespace cluster after its grant is deleted
-            // (see SECURITY.md, known issue); set GATEWRIGHT_CHECK_INCREMENTAL_GRANTS=1 to check it.
-            vec![("full", &full)]
-        };
+        let checked: Vec<(&str, &Translation)> = vec![("full", &full), ("incremental", &without)];
         for (label, tr) in checked {
             for (gw, ir) in &tr.gateways {
                 let gw_ns = gw.split('/').next().unwrap_or_default();
@@ -270,9 +264,7 @@ proptest! {
             }
         }
 
-        if std::env::var_os("GATEWRIGHT_CHECK_INCREMENTAL_GRANTS").is_some() {
-            prop_assert!(without.gateways == full.gateways, "incremental removal differs from a full translation");
-        }
+        prop_assert!(without.gateways == full.gateways, "incremental removal differs from a full translation");
     }
 
     #[test]

@@ -240,6 +240,11 @@ impl Placements {
         }
     }
 
+    /// Marks every cluster in use as changed, for a Gateway whose IR is rebuilt from nothing.
+    pub fn mark_all_clusters_dirty(&mut self) {
+        self.dirty_clusters.extend(self.clusters.keys().cloned());
+    }
+
     /// Brings `clusters` up to date with the clusters that changed; true when any did. An
     /// unchanged definition keeps its allocation (and a map without changes is not copied).
     pub fn refresh_clusters(

@@ -443,9 +443,18 @@ impl State {
             let mut ir = GatewayIr {
                 gateway: Some(key.clone()),
                 ports: g.ir.ports.clone(),
-                clusters: g.ir.clusters.clone(),
+                // A replaced Gateway's placements start afresh: so must its clusters, or one
+                // no route uses any more (say, after its ReferenceGrant went) would stay.
+                clusters: if g.replaced {
+                    Default::default()
+                } else {
+                    g.ir.clusters.clone()
+                },
                 secrets: g.secrets.clone(),
             };
+            if g.replaced {
+                g.placements.mark_all_clusters_dirty();
+            }
             g.placements.refresh_clusters(&mut ir.clusters);
             if g.replaced || g.placements.ports_dirty() {
                 ir.ports = g.placements.assemble(&g.name, &g.listeners);
