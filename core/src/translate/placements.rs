@@ -240,9 +240,10 @@ impl Placements {
         }
     }
 
-    /// Marks every cluster in use as changed, for a Gateway whose IR is rebuilt from nothing.
-    pub fn mark_all_clusters_dirty(&mut self) {
-        self.dirty_clusters.extend(self.clusters.keys().cloned());
+    /// Marks clusters as possibly changed, for example those a Gateway had before its
+    /// placements started afresh.
+    pub fn mark_clusters_dirty<'a>(&mut self, names: impl IntoIterator<Item = &'a String>) {
+        self.dirty_clusters.extend(names.into_iter().cloned());
     }
 
     /// Brings `clusters` up to date with the clusters that changed; true when any did. An

@@ -362,6 +362,11 @@ impl State {
                 }
                 old => {
                     let ir = old.map(|g| std::mem::take(&mut g.ir)).unwrap_or_default();
+                    // The placements start afresh: every cluster the Gateway had is checked
+                    // again, or one no route uses any more (say, after its ReferenceGrant
+                    // went) would stay.
+                    let mut placements = Placements::new(n);
+                    placements.mark_clusters_dirty(ir.clusters.keys());
                     let status_keys = self
                         .gateways
                         .get(&key)
@@ -375,7 +380,7 @@ impl State {
                             info: head.info,
                             secrets: Shared::new(head.secrets),
                             status_keys,
-                            placements: Placements::new(n),
+                            placements,
                             ir,
                             replaced: true,
                             touched: true,
@@ -440,27 +445,19 @@ impl State {
             if !(g.replaced || g.touched) {
                 continue;
             }
-            let mut ir = GatewayIr {
-                gateway: Some(key.clone()),
-                ports: g.ir.ports.clone(),
-                // A replaced Gateway's placements start afresh: so must its clusters, or one
-                // no route uses any more (say, after its ReferenceGrant went) would stay.
-                clusters: if g.replaced {
-                    Default::default()
-                } else {
-                    g.ir.clusters.clone()
-                },
-                secrets: g.secrets.clone(),
-            };
-            if g.replaced {
-                g.placements.mark_all_clusters_dirty();
-            }
-            g.placements.refresh_clusters(&mut ir.clusters);
+            // Updated in place: the maps are copied only if someone else still holds them.
+            let mut changed = g.placements.refresh_clusters(&mut g.ir.clusters);
             if g.replaced || g.placements.ports_dirty() {
-                ir.ports = g.placements.assemble(&g.name, &g.listeners);
+                let ports = g.placements.assemble(&g.name, &g.listeners);
+                changed |= ports != g.ir.ports;
+                g.ir.ports = ports;
             }
-            if ir != g.ir {
-                g.ir = ir;
+            if g.ir.secrets != g.secrets || g.ir.gateway.as_ref() != Some(key) {
+                g.ir.secrets = g.secrets.clone();
+                g.ir.gateway = Some(key.clone());
+                changed = true;
+            }
+            if changed {
                 self.changed_gateways.insert(g.name.clone());
             }
             let Some(gw) = snapshot.gateway(&key.namespace, &key.name) else {
