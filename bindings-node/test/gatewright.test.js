@@ -37,7 +37,7 @@ test('quickstart: valid, translated to Envoy resources, every object accepted', 
   assert.equal(x.listeners[0].name, 'default/insecure-port/8080')
   assert.equal(x.listeners[0].address.socket_address.port_value, 8080)
   const vhosts = x.routes[0].virtual_hosts
-  assert.deepEqual(vhosts.map((v) => v.domains), [['www.example.com']])
+  assert.deepEqual(vhosts.map((v) => v.domains), [['www.example.com', 'www.example.com:*']])
   assert.deepEqual(vhosts[0].routes[0].match, { prefix: '/' })
   assert.equal(vhosts[0].routes[0].route.cluster, 'default/httpbin/8000')
   assert.deepEqual(x.clusters.map((c) => c.name), ['default/httpbin/8000'])

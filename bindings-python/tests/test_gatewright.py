@@ -145,7 +145,7 @@ def test_translate_quickstart(quickstart):
     addr = cla["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]
     assert addr == {"address": "127.0.0.1", "port_value": 3000}
     vhosts = xds["routes"][0]["virtual_hosts"]
-    assert [v["domains"] for v in vhosts] == [["www.example.com"]]
+    assert [v["domains"] for v in vhosts] == [["www.example.com", "www.example.com:*"]]
 
     status = t.status
     assert condition(status, "GatewayClass", "my-envoy-gateway", "Accepted")["status"] == "True"
