@@ -25,6 +25,8 @@ use crate::translate::{Options, Translation};
 
 /// One change to the set of objects.
 #[derive(Debug, Clone)]
+// A Change is consumed at once by `Engine::apply`; its size is never multiplied.
+#[allow(clippy::large_enum_variant)]
 pub enum Change {
     /// Create or replace an object.
     Upsert(Object, Option<Source>),

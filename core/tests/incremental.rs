@@ -14,6 +14,7 @@ fn render(t: &Translation) -> String {
 }
 
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 enum Edit {
     Upsert(Object),
     Delete(usize),
@@ -76,10 +77,10 @@ proptest! {
 fn one_changed_route_rebuilds_one_route() {
     let mut objs = base();
     objs.push(gateway(0, "All", None));
-    for ns in 0..3 {
+    for ns in NAMESPACES {
         for n in 0..4 {
-            objs.push(service(NAMESPACES[ns], n));
-            objs.push(slice(NAMESPACES[ns], n, 3));
+            objs.push(service(ns, n));
+            objs.push(slice(ns, n, 3));
         }
     }
     for n in 0..50u8 {

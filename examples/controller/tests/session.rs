@@ -62,10 +62,15 @@ endpoints: []
         .expect("slice");
     }
     let _serve = start_serve(dir.path(), xds, admin, &[]);
-    wait_until(Duration::from_secs(20), || get(listener, "x", "/").is_ok_and(|r| r.status == 200));
+    wait_until(Duration::from_secs(20), || {
+        get(listener, "x", "/").is_ok_and(|r| r.status == 200)
+    });
 
     let pod = |r: &Resp| -> String {
-        serde_json::from_str::<serde_json::Value>(&r.body).ok().and_then(|v| v["pod"].as_str().map(String::from)).unwrap_or_default()
+        serde_json::from_str::<serde_json::Value>(&r.body)
+            .ok()
+            .and_then(|v| v["pod"].as_str().map(String::from))
+            .unwrap_or_default()
     };
     // Without a cookie, both backends serve.
     let mut seen = std::collections::BTreeSet::new();
@@ -77,18 +82,30 @@ endpoints: []
             cookie.get_or_insert_with(|| (c.split(';').next().unwrap_or("").to_string(), pod(&r)));
         }
     }
-    assert_eq!(seen.len(), 2, "both backends should serve cookieless requests: {seen:?}");
+    assert_eq!(
+        seen.len(),
+        2,
+        "both backends should serve cookieless requests: {seen:?}"
+    );
     let (cookie, first) = cookie.expect("Envoy sets the session cookie");
     assert!(cookie.starts_with("gw-sticky="), "{cookie}");
     // With the cookie, every request goes to the same backend.
     for _ in 0..20 {
         let mut c = std::net::TcpStream::connect(("127.0.0.1", listener)).expect("connect");
         use std::io::{Read, Write};
-        write!(c, "GET / HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n").expect("write");
+        write!(
+            c,
+            "GET / HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+        )
+        .expect("write");
         let mut s = String::new();
         c.read_to_string(&mut s).expect("read");
         let body = s.split("\r\n\r\n").nth(1).unwrap_or("");
         let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-        assert_eq!(v["pod"].as_str(), Some(first.as_str()), "cookie did not pin the backend");
+        assert_eq!(
+            v["pod"].as_str(),
+            Some(first.as_str()),
+            "cookie did not pin the backend"
+        );
     }
 }
