@@ -124,6 +124,11 @@ impl Engine {
         self.state.gateway(name)
     }
 
+    /// Every Gateway of ours (`namespace/name`) with its IR, as of the last update.
+    pub fn gateways(&self) -> impl Iterator<Item = (&str, &GatewayIr)> + '_ {
+        self.state.gateways()
+    }
+
     /// The status of an object as of the last update.
     pub fn status(&self, key: &ObjectKey) -> Option<&Arc<StatusObject>> {
         self.state.status(key)

@@ -55,10 +55,13 @@ impl Dep {
 }
 
 /// Route outcomes and the reverse index from dependencies to routes.
+///
+/// The index holds sorted `Vec`s rather than sets: most dependencies have one route, and a
+/// one-element `BTreeSet` costs a whole node (hundreds of bytes) per route.
 #[derive(Debug, Clone)]
 pub struct RouteCache {
     outcomes: HashMap<ObjectKey, Arc<RuleOutcome>>,
-    index: BTreeMap<Dep, BTreeSet<ObjectKey>>,
+    index: BTreeMap<Dep, Vec<ObjectKey>>,
     /// Whether outcomes are kept at all (a one-off translation builds each route once).
     keep: bool,
     /// Outcomes computed (misses) since the cache was made, for tests and metrics.
@@ -95,46 +98,60 @@ impl RouteCache {
         self.outcomes.get(route).cloned()
     }
 
-    /// Stores a freshly built outcome with its dependencies.
+    /// Stores a freshly built outcome with its dependencies (the route itself is implied).
     pub fn insert(&mut self, route: ObjectKey, outcome: RuleOutcome) -> Arc<RuleOutcome> {
         self.built += 1;
         if !self.keep {
             return Arc::new(outcome);
         }
-        self.index
-            .entry(Dep::Route(route.clone()))
-            .or_default()
-            .insert(route.clone());
         for d in &outcome.deps {
-            self.index
-                .entry(d.clone())
-                .or_default()
-                .insert(route.clone());
+            let routes = match self.index.get_mut(d) {
+                Some(r) => r,
+                None => self.index.entry(d.clone()).or_default(),
+            };
+            if let Err(i) = routes.binary_search(&route) {
+                routes.insert(i, route.clone());
+            }
         }
         let o = Arc::new(outcome);
         self.outcomes.insert(route, o.clone());
         o
     }
 
+    /// Forgets one route's outcome and unlinks it from its dependencies.
+    fn forget(&mut self, route: &ObjectKey, skip: Option<&Dep>) -> bool {
+        let Some(o) = self.outcomes.remove(route) else {
+            return false;
+        };
+        for d in o.deps.iter().filter(|d| Some(*d) != skip) {
+            if let Some(routes) = self.index.get_mut(d) {
+                if let Ok(i) = routes.binary_search(route) {
+                    routes.remove(i);
+                }
+                if routes.is_empty() {
+                    self.index.remove(d);
+                }
+            }
+        }
+        true
+    }
+
     /// Forgets every outcome that read `dep`; returns the routes whose outcome it forgot.
     pub fn invalidate(&mut self, dep: &Dep) -> BTreeSet<ObjectKey> {
+        if let Dep::Route(r) = dep {
+            return if self.forget(r, None) {
+                BTreeSet::from([r.clone()])
+            } else {
+                BTreeSet::new()
+            };
+        }
         let Some(routes) = self.index.remove(dep) else {
             return BTreeSet::new();
         };
         for r in &routes {
-            // Unlink the route from its other dependencies, so they do not invalidate it later.
-            if let Some(o) = self.outcomes.remove(r) {
-                for d in o.deps.iter().chain(std::iter::once(&Dep::Route(r.clone()))) {
-                    if let Some(set) = self.index.get_mut(d) {
-                        set.remove(r);
-                        if set.is_empty() {
-                            self.index.remove(d);
-                        }
-                    }
-                }
-            }
+            self.forget(r, Some(dep));
         }
-        routes
+        routes.into_iter().collect()
     }
 
     /// Forgets what a changed object may have influenced (call with the old and the new

@@ -265,7 +265,7 @@ fn route_parents(
                         // Invariant: `build` is taken once, when the outcome is first needed.
                         let mut o = build.take().map(|b| b(&mut ctx)).unwrap_or_default();
                         o.clusters = ctx.clusters;
-                        o.deps = ctx.deps;
+                        o.deps = ctx.deps.into_iter().collect();
                         cache.insert(view.key.clone(), o)
                     }
                 };

@@ -134,8 +134,9 @@ type Forward = (Vec<String>, Vec<(String, u32)>);
 pub struct Placements {
     /// `attachedRoutes` per listener index.
     pub attached: Vec<i32>,
-    /// Clusters by name, with the routes using each (the first route's definition is used).
-    clusters: BTreeMap<String, BTreeMap<ObjectKey, Arc<ClusterIr>>>,
+    /// Clusters by name, with the routes using each sorted by route (the first route's
+    /// definition is used; a `Vec`, as most clusters have one user).
+    clusters: BTreeMap<String, Vec<(ObjectKey, Arc<ClusterIr>)>>,
     dirty_clusters: BTreeSet<String>,
     tables: BTreeMap<TableKey, Table>,
     /// L4 placements per listener index, in route order.
@@ -174,7 +175,10 @@ impl Placements {
                 Some(u) => u,
                 None => self.clusters.entry(name.clone()).or_default(),
             };
-            users.insert(route.clone(), c.clone());
+            match users.binary_search_by(|(r, _)| r.cmp(route)) {
+                Ok(i) => users[i].1 = c.clone(),
+                Err(i) => users.insert(i, (route.clone(), c.clone())),
+            }
             if !self.dirty_clusters.contains(name) {
                 self.dirty_clusters.insert(name.clone());
             }
@@ -215,7 +219,9 @@ impl Placements {
         }
         for name in outcome.clusters.keys() {
             if let Some(users) = self.clusters.get_mut(name) {
-                users.remove(route);
+                if let Ok(i) = users.binary_search_by(|(r, _)| r.cmp(route)) {
+                    users.remove(i);
+                }
                 if users.is_empty() {
                     self.clusters.remove(name);
                 }
@@ -254,7 +260,11 @@ impl Placements {
     ) -> bool {
         let mut changed = false;
         for name in std::mem::take(&mut self.dirty_clusters) {
-            let now = self.clusters.get(&name).and_then(|u| u.values().next());
+            let now = self
+                .clusters
+                .get(&name)
+                .and_then(|u| u.first())
+                .map(|(_, c)| c);
             match (clusters.get(&name), now) {
                 (Some(old), Some(new)) if old == new => {}
                 (None, None) => {}

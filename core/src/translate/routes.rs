@@ -158,8 +158,8 @@ pub struct RuleOutcome {
     pub forward: Vec<(String, u32)>,
     /// Clusters the routes and forwards refer to.
     pub clusters: BTreeMap<String, Arc<ClusterIr>>,
-    /// Objects the outcome was computed from.
-    pub deps: BTreeSet<Dep>,
+    /// Objects the outcome was computed from, sorted, without repeats.
+    pub deps: Vec<Dep>,
 }
 
 impl RuleOutcome {

@@ -549,6 +549,11 @@ impl State {
             .map(|g| &g.ir)
     }
 
+    /// Every Gateway (`namespace/name`) with its IR.
+    pub fn gateways(&self) -> impl Iterator<Item = (&str, &GatewayIr)> + '_ {
+        self.gateways.values().map(|g| (g.name.as_str(), &g.ir))
+    }
+
     /// The status of an object.
     pub fn status(&self, key: &ObjectKey) -> Option<&Arc<StatusObject>> {
         self.status.get(key)

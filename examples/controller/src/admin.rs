@@ -1,20 +1,62 @@
 //! The admin HTTP endpoint: `/status`, `/healthz`, `/metrics`. Binds loopback unless told otherwise.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
+use gatewright::ObjectKey;
 
 use crate::metrics::Metrics;
+
+/// The status document, kept as each object's JSON so that a change re-renders one object.
+#[derive(Debug, Default)]
+pub struct StatusDoc {
+    /// Every object's status as JSON, in key order.
+    pub objects: BTreeMap<ObjectKey, String>,
+    /// The diagnostics as a JSON array.
+    pub diagnostics: String,
+    /// Running proxies as a JSON object.
+    pub proxies: String,
+}
+
+impl StatusDoc {
+    /// `{"status": [...], "diagnostics": [...], "proxies": {...}}`.
+    pub fn render(&self) -> String {
+        let len: usize = self.objects.values().map(|o| o.len() + 1).sum();
+        let mut out = String::with_capacity(len + self.diagnostics.len() + self.proxies.len() + 48);
+        out.push_str("{\"status\":[");
+        for (i, o) in self.objects.values().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(o);
+        }
+        out.push_str("],\"diagnostics\":");
+        out.push_str(if self.diagnostics.is_empty() {
+            "[]"
+        } else {
+            &self.diagnostics
+        });
+        out.push_str(",\"proxies\":");
+        out.push_str(if self.proxies.is_empty() {
+            "{}"
+        } else {
+            &self.proxies
+        });
+        out.push('}');
+        out
+    }
+}
 
 /// What the admin endpoint serves, updated by the controller loop.
 #[derive(Default)]
 pub struct AdminState {
-    /// The status document (`status` and `diagnostics`).
-    pub status: Mutex<serde_json::Value>,
+    /// The status document (`status`, `diagnostics` and `proxies`).
+    pub status: Mutex<StatusDoc>,
     /// Metrics.
     pub metrics: Metrics,
 }
@@ -28,8 +70,9 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .with_state(state)
 }
 
-async fn status(State(s): State<Arc<AdminState>>) -> Json<serde_json::Value> {
-    Json(s.status.lock().map(|v| v.clone()).unwrap_or_default())
+async fn status(State(s): State<Arc<AdminState>>) -> impl IntoResponse {
+    let body = s.status.lock().map(|d| d.render()).unwrap_or_default();
+    ([(header::CONTENT_TYPE, "application/json")], body)
 }
 
 async fn metrics(State(s): State<Arc<AdminState>>) -> impl IntoResponse {

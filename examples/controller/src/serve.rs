@@ -10,7 +10,7 @@ use gatewright::provider::Provider;
 use gatewright::status::conditions::{reasons, set_condition, types};
 use gatewright::status::{StatusBody, StatusObject};
 use gatewright::xds::{self, Delivery};
-use gatewright::{Diagnostic, Options};
+use gatewright::{Diagnostic, Kind, ObjectKey, Options};
 use notify::Watcher;
 use tokio::sync::mpsc;
 
@@ -162,7 +162,8 @@ pub enum ServeError {
 /// What we know about one Gateway's proxy.
 #[derive(Default)]
 struct Track {
-    ir: Option<gatewright::translate::ir::GatewayIr>,
+    /// Whether resources were built for the Gateway's current IR.
+    built: bool,
     snapshot: Arc<GatewaySnapshot>,
     changed_at: BTreeMap<&'static str, u64>,
     acked: BTreeMap<String, u64>,
@@ -280,7 +281,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         admin: admin_state,
         tracks: BTreeMap::new(),
         generation: 0,
-        status: Vec::new(),
+        status_dirty: BTreeSet::new(),
         diagnostics: Vec::new(),
         written: BTreeMap::new(),
         status_dir: config_dir.join(STATUS_DIR),
@@ -357,9 +358,11 @@ struct Controller {
     admin: Arc<AdminState>,
     tracks: BTreeMap<String, Track>,
     generation: u64,
-    status: Vec<StatusObject>,
+    /// Objects whose status changed since it was last published.
+    status_dirty: BTreeSet<ObjectKey>,
     diagnostics: Vec<Diagnostic>,
-    written: BTreeMap<PathBuf, String>,
+    /// Status files written, with a hash of their content (times aside).
+    written: BTreeMap<PathBuf, u64>,
     status_dir: PathBuf,
 }
 
@@ -382,27 +385,32 @@ impl Controller {
                 self.opts.listen_address.clone()
             }),
         });
-        let translation = self.engine.translate();
+        // Only what the changes reached is translated again; the update names what changed.
+        let update = self.engine.update();
+        self.status_dirty.extend(update.status);
         let objects = self.engine.snapshot().len();
         let mut snaps = Snapshots::new();
         self.generation += 1;
         let mut wanted = Vec::new();
-        for (gw, ir) in &translation.gateways {
+        let mut gateways = 0;
+        for (gw, ir) in self.engine.gateways() {
+            gateways += 1;
+            let gw = gw.to_string();
             let track = self.tracks.entry(gw.clone()).or_default();
             if !ir.ports.is_empty() {
                 wanted.push(gw.clone());
             }
-            if track.ir.as_ref() == Some(ir) {
+            if track.built && !update.gateways.contains(&gw) {
                 // Nothing this Gateway serves changed: no re-encoding, nothing to push.
                 snaps.insert(gw.clone(), track.snapshot.clone());
                 continue;
             }
-            track.ir = Some(ir.clone());
-            let bind = gateway_address(&self.opts.listen_address, gw)
+            track.built = true;
+            let bind = gateway_address(&self.opts.listen_address, &gw)
                 .unwrap_or_else(|| self.opts.listen_address.clone());
             let mut resources = xds::build(ir, Delivery::Ads, &bind);
             if let Some(ext) = &self.opts.extension {
-                ext.post_process(gw, &mut resources);
+                ext.post_process(&gw, &mut resources);
             }
             let candidate = GatewaySnapshot::from_resources(self.generation, &resources);
             if track.snapshot.resources.is_empty() && track.changed_at.is_empty()
@@ -417,8 +425,8 @@ impl Controller {
             }
             snaps.insert(gw.clone(), track.snapshot.clone());
         }
-        self.tracks
-            .retain(|g, _| translation.gateways.contains_key(g));
+        let engine = &self.engine;
+        self.tracks.retain(|g, _| engine.gateway(g).is_some());
         self.xds.publish(snaps);
         if let Err(e) = envoys.reconcile(&wanted).await {
             tracing::error!(error = %e, "cannot start Envoy");
@@ -428,14 +436,13 @@ impl Controller {
         m.translation_seconds
             .observe(started.elapsed().as_secs_f64());
         tracing::info!(
-            gateways = translation.gateways.len(),
+            gateways,
             objects,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "translated"
         );
-        self.status = translation.status;
         self.diagnostics = provider.diagnostics();
-        self.diagnostics.extend(translation.diagnostics);
+        self.diagnostics.extend(self.engine.diagnostics());
         self.publish_status();
     }
 
@@ -495,123 +502,136 @@ impl Controller {
         }
     }
 
-    /// Applies what the proxies acknowledged to Gateway status, then serves and writes it.
-    fn publish_status(&mut self) {
-        let time = now();
-        let mut status = self.status.clone();
-        for s in &mut status {
-            let StatusBody::Gateway(gs) = &mut s.status else {
-                continue;
-            };
-            let gw = format!(
-                "{}/{}",
-                s.metadata.namespace.as_deref().unwrap_or(""),
-                s.metadata.name
-            );
-            if let Some(address) = gateway_address(&self.opts.listen_address, &gw) {
-                for a in &mut gs.addresses {
-                    a.value = address.clone();
-                }
+    /// A Gateway's status with what its proxy acknowledged (`Programmed`) and its address.
+    fn gateway_status(&self, s: &StatusObject, time: &str) -> StatusObject {
+        let mut s = s.clone();
+        let StatusBody::Gateway(gs) = &mut s.status else {
+            return s;
+        };
+        let gw = format!(
+            "{}/{}",
+            s.metadata.namespace.as_deref().unwrap_or(""),
+            s.metadata.name
+        );
+        if let Some(address) = gateway_address(&self.opts.listen_address, &gw) {
+            for a in &mut gs.addresses {
+                a.value = address.clone();
             }
-            let Some(track) = self.tracks.get(&gw) else {
-                continue;
-            };
-            let generation = gs.conditions.first().and_then(|c| c.observed_generation);
-            let cond = |ok: bool, reason: &str, msg: String| gatewright::model::Condition {
-                type_: types::PROGRAMMED.into(),
-                status: if ok { "True" } else { "False" }.into(),
-                reason: reason.into(),
-                message: msg,
-                observed_generation: generation,
-                last_transition_time: time.clone(),
-            };
-            let programmed_now = gs
-                .conditions
-                .iter()
-                .any(|c| c.type_ == types::PROGRAMMED && c.status == "True");
-            if !programmed_now {
-                continue;
-            }
-            let c = if let Some(msg) = track.rejected() {
-                cond(
-                    false,
-                    reasons::INVALID,
-                    format!("Envoy rejected the configuration: {msg}"),
-                )
-            } else if track.programmed() {
-                cond(
-                    true,
-                    reasons::PROGRAMMED,
-                    "Envoy acknowledged the configuration".into(),
-                )
-            } else {
-                cond(
-                    false,
-                    reasons::PENDING,
-                    "Waiting for Envoy to acknowledge the configuration".into(),
-                )
-            };
-            set_condition(&mut gs.conditions, c);
         }
-        let proxies: BTreeMap<String, u32> =
-            self.pids.lock().map(|m| m.clone()).unwrap_or_default();
-        let doc = serde_json::json!({
-            "status": status,
-            "diagnostics": self.diagnostics,
-            "proxies": proxies,
-        });
-        if let Ok(mut s) = self.admin.status.lock() {
-            *s = doc;
+        let Some(track) = self.tracks.get(&gw) else {
+            return s;
+        };
+        let generation = gs.conditions.first().and_then(|c| c.observed_generation);
+        let cond = |ok: bool, reason: &str, msg: String| gatewright::model::Condition {
+            type_: types::PROGRAMMED.into(),
+            status: if ok { "True" } else { "False" }.into(),
+            reason: reason.into(),
+            message: msg,
+            observed_generation: generation,
+            last_transition_time: time.to_string(),
+        };
+        let programmed_now = gs
+            .conditions
+            .iter()
+            .any(|c| c.type_ == types::PROGRAMMED && c.status == "True");
+        if !programmed_now {
+            return s;
         }
-        self.write_status_files(&status);
+        let c = if let Some(msg) = track.rejected() {
+            cond(
+                false,
+                reasons::INVALID,
+                format!("Envoy rejected the configuration: {msg}"),
+            )
+        } else if track.programmed() {
+            cond(
+                true,
+                reasons::PROGRAMMED,
+                "Envoy acknowledged the configuration".into(),
+            )
+        } else {
+            cond(
+                false,
+                reasons::PENDING,
+                "Waiting for Envoy to acknowledge the configuration".into(),
+            )
+        };
+        set_condition(&mut gs.conditions, c);
+        s
     }
 
-    fn write_status_files(&mut self, status: &[StatusObject]) {
-        if std::fs::create_dir_all(&self.status_dir).is_err() {
+    /// Applies what the proxies acknowledged to Gateway status, then serves and writes what
+    /// changed: the statuses the engine reported changed, and every Gateway's (acknowledgements
+    /// move those). Work is proportional to that, not to the number of objects.
+    fn publish_status(&mut self) {
+        let time = now();
+        let mut dirty = std::mem::take(&mut self.status_dirty);
+        dirty.extend(self.tracks.keys().filter_map(|g| {
+            let (ns, name) = g.split_once('/')?;
+            Some(ObjectKey::new(Kind::Gateway, ns, name))
+        }));
+        let files = std::fs::create_dir_all(&self.status_dir).is_ok();
+        let Ok(mut doc) = self.admin.status.lock() else {
             return;
-        }
-        let mut keep = BTreeSet::new();
-        let mut write = |path: PathBuf, text: String, written: &mut BTreeMap<PathBuf, String>| {
-            keep.insert(path.clone());
-            // Compare without timestamps, so a retranslation that changed nothing writes nothing.
-            let stable = strip_times(&text);
-            if written.get(&path) != Some(&stable) {
-                if let Err(e) = atomic_write(&path, &text) {
-                    tracing::warn!(path = %path.display(), error = %e, "cannot write status");
-                }
-                written.insert(path, stable);
-            }
         };
-        for s in status {
-            let name = format!(
-                "{}.{}{}.yaml",
-                s.kind.to_lowercase(),
-                s.metadata
-                    .namespace
-                    .as_deref()
-                    .map(|n| format!("{n}."))
-                    .unwrap_or_default(),
-                s.metadata.name
+        for key in dirty {
+            let path = self.status_dir.join(status_file_name(&key));
+            let Some(s) = self.engine.status(&key) else {
+                doc.objects.remove(&key);
+                if self.written.remove(&path).is_some() {
+                    let _ = std::fs::remove_file(&path);
+                }
+                continue;
+            };
+            let gw;
+            let s: &StatusObject = if key.kind == Kind::Gateway {
+                gw = self.gateway_status(s, &time);
+                &gw
+            } else {
+                s
+            };
+            doc.objects
+                .insert(key, serde_json::to_string(s).unwrap_or_default());
+            if files {
+                let text = serde_saphyr::to_string(s).unwrap_or_default();
+                write_if_changed(path, &text, &mut self.written);
+            }
+        }
+        doc.diagnostics = serde_json::to_string(&self.diagnostics).unwrap_or_default();
+        let proxies: BTreeMap<String, u32> =
+            self.pids.lock().map(|m| m.clone()).unwrap_or_default();
+        doc.proxies = serde_json::to_string(&proxies).unwrap_or_default();
+        drop(doc);
+        if files {
+            let diag = serde_saphyr::to_string(&self.diagnostics).unwrap_or_default();
+            write_if_changed(
+                self.status_dir.join("diagnostics.yaml"),
+                &diag,
+                &mut self.written,
             );
-            let text = serde_saphyr::to_string(s).unwrap_or_default();
-            write(self.status_dir.join(name), text, &mut self.written);
         }
-        let diag = serde_saphyr::to_string(&self.diagnostics).unwrap_or_default();
-        write(
-            self.status_dir.join("diagnostics.yaml"),
-            diag,
-            &mut self.written,
-        );
-        let stale: Vec<PathBuf> = self
-            .written
-            .keys()
-            .filter(|p| !keep.contains(*p))
-            .cloned()
-            .collect();
-        for p in stale {
-            let _ = std::fs::remove_file(&p);
-            self.written.remove(&p);
+    }
+}
+
+/// The status file of an object: `kind.namespace.name.yaml` (`kind.name.yaml` without namespace).
+fn status_file_name(key: &ObjectKey) -> String {
+    let ns = if key.namespace.is_empty() {
+        String::new()
+    } else {
+        format!("{}.", key.namespace)
+    };
+    format!("{}.{ns}{}.yaml", key.kind.as_str().to_lowercase(), key.name)
+}
+
+/// Writes a status file unless it says what it said (times aside); remembers a hash of it.
+fn write_if_changed(path: PathBuf, text: &str, written: &mut BTreeMap<PathBuf, u64>) {
+    // Compare without timestamps, so a retranslation that changed nothing writes nothing.
+    let stable = gatewright::translate::routes::fnv1a(strip_times(text).as_bytes());
+    if written.get(&path) != Some(&stable) {
+        if let Err(e) = atomic_write(&path, text) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write status");
         }
+        written.insert(path, stable);
     }
 }
 
