@@ -7,7 +7,6 @@ use envoy_types::pb::envoy::config::listener::v3::{
     filter, listener_filter, Filter, FilterChain, FilterChainMatch, Listener, ListenerFilter,
     UdpListenerConfig,
 };
-use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
 use envoy_types::pb::envoy::extensions::filters::http::cors::v3::Cors;
 use envoy_types::pb::envoy::extensions::filters::http::router::v3::Router;
 use envoy_types::pb::envoy::extensions::filters::listener::tls_inspector::v3::TlsInspector;
@@ -27,13 +26,14 @@ use envoy_types::pb::xds::r#type::matcher::v3::{matcher, Matcher};
 use super::{ads_source, any, route, socket_address, Delivery};
 use crate::translate::ir::*;
 
-/// Builds the Listener of one port, and the RouteConfigurations it names over RDS.
-pub fn build(
-    port: &PortIr,
+/// Builds the Listener of one port, and the route tables it names over RDS (under
+/// [`Delivery::Static`] they are inline and none is returned), so callers choose how to build them.
+pub fn build<'a>(
+    port: &'a PortIr,
     ir: &GatewayIr,
     delivery: Delivery,
     bind_address: &str,
-) -> (Listener, Vec<RouteConfiguration>) {
+) -> (Listener, Vec<&'a RouteTableIr>) {
     let gw = ir
         .gateway
         .as_ref()
@@ -82,9 +82,12 @@ pub fn build(
         return (listener, routes);
     }
     if let Some(table) = &port.http {
-        let (rc, chain) = http_chain(&name, table, delivery, None);
-        listener.filter_chains.push(chain);
-        routes.extend(rc);
+        listener
+            .filter_chains
+            .push(http_chain(&name, table, delivery, None));
+        if delivery == Delivery::Ads {
+            routes.push(table);
+        }
     }
     if let Some(f) = &port.forward {
         listener.filter_chains.push(FilterChain {
@@ -125,8 +128,10 @@ pub fn build(
             .then(|| downstream_tls(c, ir, delivery, matches!(c.action, TlsChainAction::Http(_))));
         let mut chain = match &c.action {
             TlsChainAction::Http(table) => {
-                let (rc, chain) = http_chain(&c.name, table, delivery, tls);
-                routes.extend(rc);
+                let chain = http_chain(&c.name, table, delivery, tls);
+                if delivery == Delivery::Ads {
+                    routes.push(table);
+                }
                 chain
             }
             TlsChainAction::Forward(f) => FilterChain {
@@ -151,13 +156,10 @@ fn http_chain(
     table: &RouteTableIr,
     delivery: Delivery,
     tls: Option<core::TransportSocket>,
-) -> (Option<RouteConfiguration>, FilterChain) {
-    let rc = route::route_configuration(table);
-    let uses_cors = rc
-        .virtual_hosts
-        .iter()
-        .flat_map(|v| v.routes.iter())
-        .any(|r| r.typed_per_filter_config.contains_key(route::CORS_FILTER));
+) -> FilterChain {
+    let routes = || table.vhosts.values().flat_map(|v| v.iter());
+    // The filters are on when some route carries their per-route config (see `route::route`).
+    let uses_cors = routes().any(|r| r.cors.is_some());
     let mut http_filters = Vec::new();
     if uses_cors {
         http_filters.push(HttpFilter {
@@ -166,14 +168,7 @@ fn http_chain(
             ..Default::default()
         });
     }
-    let uses_session = rc
-        .virtual_hosts
-        .iter()
-        .flat_map(|v| v.routes.iter())
-        .any(|r| {
-            r.typed_per_filter_config
-                .contains_key(route::STATEFUL_SESSION_FILTER)
-        });
+    let uses_session = routes().any(|r| r.session.is_some());
     if uses_session {
         // Off unless a route enables it with its own session settings.
         http_filters.push(HttpFilter {
@@ -191,15 +186,12 @@ fn http_chain(
         )),
         ..Default::default()
     });
-    let (route_specifier, rds) = match delivery {
-        Delivery::Ads => (
-            hcm::RouteSpecifier::Rds(Rds {
-                config_source: Some(ads_source()),
-                route_config_name: table.name.clone(),
-            }),
-            Some(rc),
-        ),
-        Delivery::Static => (hcm::RouteSpecifier::RouteConfig(rc), None),
+    let route_specifier = match delivery {
+        Delivery::Ads => hcm::RouteSpecifier::Rds(Rds {
+            config_source: Some(ads_source()),
+            route_config_name: table.name.clone(),
+        }),
+        Delivery::Static => hcm::RouteSpecifier::RouteConfig(route::route_configuration(table)),
     };
     let manager = HttpConnectionManager {
         stat_prefix: name.to_string(),
@@ -214,7 +206,7 @@ fn http_chain(
         merge_slashes: true,
         ..Default::default()
     };
-    let chain = FilterChain {
+    FilterChain {
         name: name.to_string(),
         filters: vec![Filter {
             name: "envoy.filters.network.http_connection_manager".into(),
@@ -222,8 +214,7 @@ fn http_chain(
         }],
         transport_socket: tls,
         ..Default::default()
-    };
-    (rds, chain)
+    }
 }
 
 fn tcp_proxy_filter(name: &str, f: &ForwardIr) -> Filter {

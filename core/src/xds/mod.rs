@@ -11,6 +11,7 @@
 
 pub mod bootstrap;
 mod cluster;
+pub mod encoded;
 mod listener;
 pub mod render;
 mod route;
@@ -103,12 +104,13 @@ impl GatewayResources {
 pub fn build(ir: &GatewayIr, delivery: Delivery, bind_address: &str) -> GatewayResources {
     let mut out = GatewayResources::default();
     for port in ir.ports.values() {
-        let (l, routes) = listener::build(port, ir, delivery, bind_address);
+        let (l, tables) = listener::build(port, ir, delivery, bind_address);
         if l.filter_chains.is_empty() && l.listener_filters.is_empty() {
             continue;
         }
         out.listeners.push(l);
-        out.routes.extend(routes);
+        out.routes
+            .extend(tables.into_iter().map(route::route_configuration));
     }
     for c in ir.clusters.values() {
         let (cluster, cla) = cluster::build(c, delivery);

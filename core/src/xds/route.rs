@@ -29,19 +29,34 @@ pub const INVALID_BACKEND_CLUSTER: &str = "invalid-backend-ref";
 /// Builds a RouteConfiguration from a route table.
 pub fn route_configuration(t: &RouteTableIr) -> RouteConfiguration {
     RouteConfiguration {
-        name: t.name.clone(),
         virtual_hosts: t
             .vhosts
             .iter()
             .map(|(host, routes)| VirtualHost {
-                name: format!("{}/{host}", t.name),
-                domains: domains(host),
                 routes: routes.iter().map(|r| route(r)).collect(),
-                ..Default::default()
+                ..virtual_host_head(&t.name, host)
             })
             .collect(),
+        ..route_configuration_head(t)
+    }
+}
+
+/// A RouteConfiguration without its virtual hosts: what the encoded path completes with
+/// virtual hosts encoded apart.
+pub(crate) fn route_configuration_head(t: &RouteTableIr) -> RouteConfiguration {
+    RouteConfiguration {
+        name: t.name.clone(),
         // Unresolved backends name a cluster that does not exist, answered with 500.
         validate_clusters: Some(BoolValue { value: false }),
+        ..Default::default()
+    }
+}
+
+/// A VirtualHost without its routes, which the encoded path appends already encoded.
+pub(crate) fn virtual_host_head(table: &str, host: &str) -> VirtualHost {
+    VirtualHost {
+        name: format!("{table}/{host}"),
+        domains: domains(host),
         ..Default::default()
     }
 }
@@ -146,7 +161,7 @@ fn header_values(list: &[(String, String)], append: bool) -> Vec<core::HeaderVal
         .collect()
 }
 
-fn route(r: &RouteIr) -> Route {
+pub(crate) fn route(r: &RouteIr) -> Route {
     let mut out = Route {
         name: r.name.clone(),
         r#match: Some(route_match(&r.matcher)),

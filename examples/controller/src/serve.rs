@@ -280,6 +280,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         xds,
         admin: admin_state,
         tracks: BTreeMap::new(),
+        encoded: Default::default(),
         generation: 0,
         status_dirty: BTreeSet::new(),
         diagnostics: Vec::new(),
@@ -357,6 +358,8 @@ struct Controller {
     xds: XdsServer,
     admin: Arc<AdminState>,
     tracks: BTreeMap<String, Track>,
+    /// Encoded routes and clusters kept between builds.
+    encoded: gatewright::xds::encoded::EncodedCache,
     generation: u64,
     /// Objects whose status changed since it was last published.
     status_dirty: BTreeSet<ObjectKey>,
@@ -408,11 +411,18 @@ impl Controller {
             track.built = true;
             let bind = gateway_address(&self.opts.listen_address, &gw)
                 .unwrap_or_else(|| self.opts.listen_address.clone());
-            let mut resources = xds::build(ir, Delivery::Ads, &bind);
-            if let Some(ext) = &self.opts.extension {
-                ext.post_process(&gw, &mut resources);
-            }
-            let candidate = GatewaySnapshot::from_resources(self.generation, &resources);
+            let candidate = match &self.opts.extension {
+                // The extension edits envoy-types structs: build them all.
+                Some(ext) => {
+                    let mut resources = xds::build(ir, Delivery::Ads, &bind);
+                    ext.post_process(&gw, &mut resources);
+                    GatewaySnapshot::from_resources(self.generation, &resources)
+                }
+                // Otherwise only what changed since the last build is encoded again.
+                None => {
+                    GatewaySnapshot::from_encoded(self.generation, self.encoded.build(ir, &bind))
+                }
+            };
             if track.snapshot.resources.is_empty() && track.changed_at.is_empty()
                 || !track.snapshot.same_content(&candidate)
             {

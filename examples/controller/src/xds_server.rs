@@ -101,6 +101,28 @@ impl GatewaySnapshot {
         }
     }
 
+    /// A Gateway's resources from the incremental encoder: unchanged ones keep their bytes.
+    pub fn from_encoded(
+        generation: u64,
+        encoded: Vec<gatewright::xds::encoded::EncodedResource>,
+    ) -> Self {
+        let mut resources: BTreeMap<&'static str, BTreeMap<String, EncodedResource>> =
+            TYPE_ORDER.iter().map(|t| (*t, BTreeMap::new())).collect();
+        for r in encoded {
+            resources.entry(r.type_url).or_default().insert(
+                r.name,
+                EncodedResource {
+                    bytes: r.bytes,
+                    version: format!("{:016x}", r.version),
+                },
+            );
+        }
+        GatewaySnapshot {
+            generation,
+            resources,
+        }
+    }
+
     /// Whether two snapshots carry the same resources (generation aside).
     pub fn same_content(&self, other: &GatewaySnapshot) -> bool {
         self.resources == other.resources

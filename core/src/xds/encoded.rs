@@ -1,0 +1,337 @@
+//! Encoded resources for an xDS server, rebuilt incrementally.
+//!
+//! An xDS server needs protobuf bytes and a version per resource, not envoy-types structs.
+//! The incremental engine shares every unchanged route, route list and cluster through `Arc`
+//! between updates, so their bytes are kept here by allocation and reused: after one changed
+//! route among 10,000, only that route is encoded again, its virtual host is re-assembled from
+//! the kept bytes of its neighbours, and every other resource is handed back as it was.
+//!
+//! Protobuf allows the fields of a message in any order, and a repeated message field is the
+//! concatenation of its entries, so a RouteConfiguration is its head (name, settings) followed
+//! by its virtual hosts, each one its head followed by its routes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+
+use prost::encoding::{encode_key, encode_varint, WireType};
+use prost::Message;
+
+use super::{cluster, listener, route, type_urls, Delivery};
+use crate::translate::ir::{ClusterIr, GatewayIr, RouteIr, RouteList, RouteTableIr};
+use crate::translate::routes::fnv1a;
+
+/// `VirtualHost.routes`.
+const VIRTUAL_HOST_ROUTES: u32 = 3;
+/// `RouteConfiguration.virtual_hosts`.
+const ROUTE_CONFIGURATION_VIRTUAL_HOSTS: u32 = 2;
+
+/// One resource as an xDS server sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedResource {
+    /// Type URL.
+    pub type_url: &'static str,
+    /// Resource name.
+    pub name: String,
+    /// Protobuf bytes, shared with the cache while the resource is unchanged.
+    pub bytes: Arc<Vec<u8>>,
+    /// A hash of the bytes: the resource version, equal exactly when the bytes are.
+    pub version: u64,
+}
+
+impl EncodedResource {
+    fn new(type_url: &'static str, name: String, bytes: Vec<u8>) -> Self {
+        Self::shared(type_url, name, Arc::new(bytes))
+    }
+
+    fn shared(type_url: &'static str, name: String, bytes: Arc<Vec<u8>>) -> Self {
+        EncodedResource {
+            type_url,
+            name,
+            version: fnv1a(&bytes),
+            bytes,
+        }
+    }
+}
+
+/// An entry kept for as long as the IR it was built from is alive. Holding the `Weak` keeps
+/// the allocation's address from being reused, so an address that matches and still upgrades
+/// is the same IR.
+struct Kept<T, V> {
+    ir: Weak<T>,
+    value: V,
+}
+
+/// A virtual host's bytes, by its route list's allocation and its name (one list may be
+/// served under several route tables).
+type VirtualHosts = HashMap<(usize, String), Kept<Vec<Arc<RouteIr>>, Arc<Vec<u8>>>>;
+
+/// Encoded bytes of routes, virtual hosts and clusters by the IR allocation they came from.
+#[derive(Default)]
+pub struct EncodedCache {
+    routes: HashMap<usize, Kept<RouteIr, Arc<Vec<u8>>>>,
+    vhosts: VirtualHosts,
+    clusters: HashMap<usize, Kept<ClusterIr, (EncodedResource, EncodedResource)>>,
+}
+
+fn address<T>(a: &Arc<T>) -> usize {
+    Arc::as_ptr(a) as usize
+}
+
+/// Appends `bytes` as one entry of the repeated message field `tag`.
+fn append_field(out: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
+    encode_key(tag, WireType::LengthDelimited, out);
+    encode_varint(bytes.len() as u64, out);
+    out.extend_from_slice(bytes);
+}
+
+impl EncodedCache {
+    /// The Envoy resources of one Gateway over ADS, each sorted by type (clusters, endpoints,
+    /// secrets, listeners, routes: the order a server sends them in) and then by name.
+    pub fn build(&mut self, ir: &GatewayIr, bind_address: &str) -> Vec<EncodedResource> {
+        let mut out = Vec::new();
+        for c in ir.clusters.values() {
+            let (cluster, cla) = self.cluster(c);
+            out.push(cluster);
+            out.push(cla);
+        }
+        // Clusters and their endpoints share names; keep each type together.
+        out.sort_by(|a, b| {
+            (a.type_url != type_urls::CLUSTER).cmp(&(b.type_url != type_urls::CLUSTER))
+        });
+        out.extend(ir.secrets.values().map(|s| {
+            EncodedResource::new(
+                type_urls::SECRET,
+                s.name.clone(),
+                listener::secret(s).encode_to_vec(),
+            )
+        }));
+        let mut routes = Vec::new();
+        for port in ir.ports.values() {
+            let (l, tables) = listener::build(port, ir, Delivery::Ads, bind_address);
+            if l.filter_chains.is_empty() && l.listener_filters.is_empty() {
+                continue;
+            }
+            out.push(EncodedResource::new(
+                type_urls::LISTENER,
+                l.name.clone(),
+                l.encode_to_vec(),
+            ));
+            for t in tables {
+                routes.push(EncodedResource::new(
+                    type_urls::ROUTE,
+                    t.name.clone(),
+                    self.route_configuration(t),
+                ));
+            }
+        }
+        routes.sort_by(|a, b| a.name.cmp(&b.name));
+        out.extend(routes);
+        self.forget_dropped();
+        out
+    }
+
+    fn cluster(&mut self, c: &Arc<ClusterIr>) -> (EncodedResource, EncodedResource) {
+        if let Some(k) = self.clusters.get(&address(c)) {
+            if k.ir.strong_count() > 0 {
+                return k.value.clone();
+            }
+        }
+        let (cluster, cla) = cluster::build(c, Delivery::Ads);
+        let cla = cla.unwrap_or_default();
+        let value = (
+            EncodedResource::new(
+                type_urls::CLUSTER,
+                cluster.name.clone(),
+                cluster.encode_to_vec(),
+            ),
+            EncodedResource::new(
+                type_urls::ENDPOINT,
+                cla.cluster_name.clone(),
+                cla.encode_to_vec(),
+            ),
+        );
+        self.clusters.insert(
+            address(c),
+            Kept {
+                ir: Arc::downgrade(c),
+                value: value.clone(),
+            },
+        );
+        value
+    }
+
+    fn route_configuration(&mut self, t: &RouteTableIr) -> Vec<u8> {
+        let mut out = route::route_configuration_head(t).encode_to_vec();
+        for (host, routes) in &t.vhosts {
+            let vhost = self.virtual_host(&t.name, host, routes);
+            append_field(&mut out, ROUTE_CONFIGURATION_VIRTUAL_HOSTS, &vhost);
+        }
+        out
+    }
+
+    fn virtual_host(&mut self, table: &str, host: &str, routes: &RouteList) -> Arc<Vec<u8>> {
+        let head = route::virtual_host_head(table, host);
+        let key = (address(&routes.0), head.name.clone());
+        if let Some(k) = self.vhosts.get(&key) {
+            if k.ir.strong_count() > 0 {
+                return k.value.clone();
+            }
+        }
+        let mut out = head.encode_to_vec();
+        for r in routes {
+            let bytes = self.route(r);
+            append_field(&mut out, VIRTUAL_HOST_ROUTES, &bytes);
+        }
+        let out = Arc::new(out);
+        self.vhosts.insert(
+            key,
+            Kept {
+                ir: Arc::downgrade(&routes.0),
+                value: out.clone(),
+            },
+        );
+        out
+    }
+
+    fn route(&mut self, r: &Arc<RouteIr>) -> Arc<Vec<u8>> {
+        if let Some(k) = self.routes.get(&address(r)) {
+            if k.ir.strong_count() > 0 {
+                return k.value.clone();
+            }
+        }
+        let bytes = Arc::new(route::route(r).encode_to_vec());
+        self.routes.insert(
+            address(r),
+            Kept {
+                ir: Arc::downgrade(r),
+                value: bytes.clone(),
+            },
+        );
+        bytes
+    }
+
+    /// Drops what was built from IR nobody holds any more.
+    fn forget_dropped(&mut self) {
+        self.routes.retain(|_, k| k.ir.strong_count() > 0);
+        self.vhosts.retain(|_, k| k.ir.strong_count() > 0);
+        self.clusters.retain(|_, k| k.ir.strong_count() > 0);
+    }
+
+    /// How many routes, virtual hosts and clusters are kept: for tests and metrics.
+    pub fn len(&self) -> (usize, usize, usize) {
+        (self.routes.len(), self.vhosts.len(), self.clusters.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::parse_str;
+    use crate::xds::{build, GatewayResources};
+    use crate::{Options, Snapshot};
+    use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
+
+    fn snapshot(routes: usize, path_of_first: &str) -> Snapshot {
+        let mut text = String::from(
+            "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: eg}\nspec: {controllerName: example.com/gw}\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: default}\nspec:\n  gatewayClassName: eg\n  listeners:\n  - {name: http, port: 8080, protocol: HTTP}\n",
+        );
+        for i in 0..routes {
+            let path = if i == 0 {
+                path_of_first.to_string()
+            } else {
+                format!("/r{i}")
+            };
+            text.push_str(&format!(
+                "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{name: r{i}, namespace: default}}\nspec:\n  parentRefs: [{{name: gw}}]\n  hostnames: [\"h{h}.example.com\"]\n  rules:\n  - matches: [{{path: {{type: PathPrefix, value: \"{path}\"}}}}]\n    backendRefs: [{{name: s{i}, port: 80}}]\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: s{i}, namespace: default}}\nspec: {{ports: [{{port: 80}}]}}\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: s{i}, namespace: default, labels: {{kubernetes.io/service-name: s{i}}}}}\naddressType: IPv4\nports: [{{port: 3000}}]\nendpoints: [{{addresses: [\"10.0.0.{i}\"]}}]\n",
+                h = i % 3
+            ));
+        }
+        let objects = parse_str(&text, "t.yaml")
+            .objects
+            .into_iter()
+            .map(|l| l.object);
+        Snapshot::from_objects(objects.collect::<Vec<_>>())
+    }
+
+    fn opts() -> Options {
+        Options {
+            controller_name: "example.com/gw".into(),
+            ..Options::default()
+        }
+    }
+
+    /// The encoded path decodes to exactly what the struct path builds.
+    fn assert_same(encoded: &[EncodedResource], structs: &GatewayResources) {
+        let by_type = |t: &str| -> Vec<(&str, &[u8])> {
+            encoded
+                .iter()
+                .filter(|r| r.type_url == t)
+                .map(|r| (r.name.as_str(), r.bytes.as_slice()))
+                .collect()
+        };
+        let routes = by_type(type_urls::ROUTE);
+        assert_eq!(routes.len(), structs.routes.len());
+        for ((name, bytes), want) in routes.iter().zip(&structs.routes) {
+            assert_eq!(*name, want.name);
+            let got = RouteConfiguration::decode(*bytes).expect("decodes");
+            assert_eq!(&got, want);
+        }
+        let clusters = by_type(type_urls::CLUSTER);
+        assert_eq!(clusters.len(), structs.clusters.len());
+        for ((name, bytes), want) in clusters.iter().zip(&structs.clusters) {
+            assert_eq!(*name, want.name);
+            assert_eq!(*bytes, want.encode_to_vec().as_slice());
+        }
+        let endpoints = by_type(type_urls::ENDPOINT);
+        assert_eq!(endpoints.len(), structs.endpoints.len());
+        let listeners = by_type(type_urls::LISTENER);
+        assert_eq!(listeners.len(), structs.listeners.len());
+        for ((_, bytes), want) in listeners.iter().zip(&structs.listeners) {
+            assert_eq!(*bytes, want.encode_to_vec().as_slice());
+        }
+    }
+
+    #[test]
+    fn encoded_resources_decode_to_the_built_ones() {
+        let t = crate::translate::translate(&snapshot(7, "/first"), &opts());
+        let ir = t.gateways.get("default/gw").expect("gateway translated");
+        let mut cache = EncodedCache::default();
+        let encoded = cache.build(ir, "0.0.0.0");
+        assert_same(&encoded, &build(ir, Delivery::Ads, "0.0.0.0"));
+    }
+
+    #[test]
+    fn one_changed_route_reuses_the_other_bytes() {
+        let mut engine = crate::engine::Engine::with_snapshot(snapshot(9, "/first"), opts());
+        engine.update();
+        let mut cache = EncodedCache::default();
+        let before = cache.build(engine.gateway("default/gw").expect("gateway"), "0.0.0.0");
+        assert_eq!(cache.len(), (9, 3, 9));
+
+        let changed = snapshot(9, "/changed");
+        let route = changed
+            .iter()
+            .find(|o| o.key().name == "r0" && o.key().kind == crate::model::Kind::HttpRoute)
+            .expect("route r0")
+            .clone();
+        engine.apply(crate::engine::Change::Upsert(route, None));
+        engine.update();
+        let ir = engine.gateway("default/gw").expect("gateway");
+        let after = cache.build(ir, "0.0.0.0");
+        assert_same(&after, &build(ir, Delivery::Ads, "0.0.0.0"));
+        // Every cluster is handed back as the same allocation; only the route table changed.
+        for (b, a) in before.iter().zip(&after) {
+            assert_eq!(b.name, a.name);
+            if a.type_url == type_urls::ROUTE {
+                assert_ne!(b.version, a.version);
+            } else {
+                assert_eq!(b.version, a.version, "{} changed", a.name);
+            }
+            if a.type_url == type_urls::CLUSTER {
+                assert!(Arc::ptr_eq(&b.bytes, &a.bytes), "{} re-encoded", a.name);
+            }
+        }
+        // The old r0 was forgotten, the new one kept: still one entry per live route.
+        assert_eq!(cache.len().0, 9);
+    }
+}
