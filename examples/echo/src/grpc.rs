@@ -15,7 +15,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tonic::metadata::KeyAndValueRef;
 use tonic::transport::server::Connected;
-use tonic::{GrpcMethod, Request, Response, Status};
+use tonic::{Request, Response, Status};
 
 use crate::config::Config;
 use crate::grpcecho::grpc_echo_server::{GrpcEcho, GrpcEchoServer};
@@ -36,9 +36,13 @@ const RESERVED: &[&str] = &[
     "grpc-timeout",
 ];
 
-/// The `:authority` of a call, copied from the request URI (tonic's metadata has no pseudo-headers).
+/// The `:path` and `:authority` of a call, copied from the request URI: tonic's metadata has no
+/// pseudo-headers and its server code records no method.
 #[derive(Clone, Debug)]
-struct Authority(String);
+struct Call {
+    path: String,
+    authority: Option<String>,
+}
 
 /// The echo service of one process.
 #[derive(Clone, Debug)]
@@ -53,18 +57,15 @@ impl EchoService {
     }
 
     fn answer(&self, req: &Request<EchoRequest>) -> EchoResponse {
-        let method = req
-            .extensions()
-            .get::<GrpcMethod>()
-            .map(|m| format!("/{}/{}", m.service(), m.method()))
-            .unwrap_or_default();
+        let call = req.extensions().get::<Call>();
+        let method = call.map(|c| c.path.clone()).unwrap_or_default();
         let tls = req.extensions().get::<Arc<TlsInfo>>();
         let over = if tls.is_some() { "TLS" } else { "plaintext" };
         log_line(format!(
             "Received over {over}: {method} {:?}",
             req.get_ref()
         ));
-        let authority = req.extensions().get::<Authority>().map(|a| a.0.clone());
+        let authority = call.and_then(|c| c.authority.clone());
         let mut headers: Vec<Header> = authority
             .iter()
             .map(|a| Header {
@@ -187,7 +188,7 @@ impl AsyncWrite for TlsConn {
 
 /// The tonic router: the echo service and reflection (v1 and v1alpha), `:authority` captured.
 type EchoRouter = tonic::transport::server::Router<
-    tower::layer::util::Stack<AuthorityLayer, tower::layer::util::Identity>,
+    tower::layer::util::Stack<CallLayer, tower::layer::util::Identity>,
 >;
 
 fn router(identity: Identity) -> Result<EchoRouter, Error> {
@@ -204,30 +205,32 @@ fn router(identity: Identity) -> Result<EchoRouter, Error> {
         .build_v1alpha()
         .map_err(reflection)?;
     Ok(tonic::transport::Server::builder()
-        .layer(AuthorityLayer)
+        .layer(CallLayer)
         .add_service(GrpcEchoServer::new(EchoService::new(identity)))
         .add_service(v1)
         .add_service(v1alpha))
 }
 
-/// Copies the request URI's authority into an [`Authority`] extension.
+/// Records each call's path and authority as a request extension.
 #[derive(Clone, Copy, Debug)]
-pub struct AuthorityLayer;
+pub struct CallLayer;
 
-impl<S> tower::Layer<S> for AuthorityLayer {
+impl<S> tower::Layer<S> for CallLayer {
     type Service = tower::util::MapRequest<S, fn(GrpcHttpRequest) -> GrpcHttpRequest>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        tower::util::MapRequest::new(inner, capture_authority)
+        tower::util::MapRequest::new(inner, capture_call)
     }
 }
 
 type GrpcHttpRequest = axum::http::Request<tonic::body::Body>;
 
-fn capture_authority(mut req: GrpcHttpRequest) -> GrpcHttpRequest {
-    if let Some(a) = req.uri().authority().map(|a| a.to_string()) {
-        req.extensions_mut().insert(Authority(a));
-    }
+fn capture_call(mut req: GrpcHttpRequest) -> GrpcHttpRequest {
+    let call = Call {
+        path: req.uri().path().to_string(),
+        authority: req.uri().authority().map(|a| a.to_string()),
+    };
+    req.extensions_mut().insert(call);
     req
 }
 

@@ -2,7 +2,9 @@
 //! plus HTTP/2 detected from the preface, over TCP or TLS), with the peer address, the TLS session
 //! and a handle that can tear the connection down (with a TCP reset) given to every request.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -157,14 +159,20 @@ where
         req.extensions_mut().insert(conn.clone());
         app.clone().oneshot(req.map(axum::body::Body::new))
     });
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    if protocols == Protocols::Http1 {
-        builder = builder.http1_only();
-    }
-    let served =
-        builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(svc));
+    let svc = TowerToHyperService::new(svc);
+    let io = TokioIo::new(io);
+    // Errors end only their own connection (client resets, malformed requests): nothing to report.
+    let served: Pin<Box<dyn Future<Output = ()> + Send>> = match protocols {
+        Protocols::Http1 => Box::pin(async move {
+            let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, svc);
+            let _ = conn.with_upgrades().await;
+        }),
+        Protocols::Auto => Box::pin(async move {
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let _ = builder.serve_connection_with_upgrades(io, svc).await;
+        }),
+    };
     tokio::select! {
-        // Client errors (resets, bad requests) end only their own connection.
         _ = served => {}
         _ = abort.0.fired.notified() => {}
     }
