@@ -3,6 +3,12 @@
 # seeded from ../shared (fuzz/seed.sh). cargo-fuzz needs nightly flags: RUSTC_BOOTSTRAP=1
 # lets the stable toolchain accept them. Exits non-zero if any target crashed; the input
 # is kept in fuzz/artifacts/<target>/ (see fuzz/README.md for turning it into a test).
+#
+# FUZZ_FLAGS chooses the build. The default, `--dev --sanitizer none`, is what CI runs: an
+# unoptimised build with debug assertions and libFuzzer's coverage, no AddressSanitizer (the
+# code is safe Rust, so ASan mostly re-checks what the compiler does; it costs a sanitizer
+# rebuild of every dependency, far beyond CI's budget on two cores). A nightly or local run
+# uses FUZZ_FLAGS="" for cargo-fuzz's default: optimised, with ASan.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 budget="${FUZZ_SECONDS:-20}"
@@ -12,12 +18,18 @@ fi
 export RUSTC_BOOTSTRAP=1
 ./seed.sh
 start=$(date +%s)
-cargo fuzz build
+read -r -a flags <<<"${FUZZ_FLAGS---dev --sanitizer none}"
+# An input that runs longer than this counts as a hang. Unoptimised code is ~10x slower: the
+# seeded billion-laughs input (fuzz/seeds/aliases.yaml, stopped by the YAML node budget) takes
+# ~2 s of CPU there, more on a loaded machine.
+timeout=10
+[[ " ${flags[*]} " == *" --dev "* ]] && timeout=60
+cargo fuzz build "${flags[@]}"
 echo "== fuzz build: $(( $(date +%s) - start )) s"
 failed=()
 for t in $(cargo fuzz list); do
   echo "== fuzz $t for ${budget}s"
-  if ! cargo fuzz run "$t" -- -max_total_time="$budget" -timeout=10 -rss_limit_mb=2048 -len_control=0 \
+  if ! cargo fuzz run "${flags[@]}" "$t" -- -max_total_time="$budget" -timeout="$timeout" -rss_limit_mb=2048 -len_control=0 \
       -print_final_stats=1 2>&1 | tail -n 25; then
     failed+=("$t")
   fi

@@ -582,7 +582,12 @@ fn real_main(args: &Args, conf: &Path) -> Result<(), String> {
         .args(["--admin-address", &admin.to_string()])
         .arg("--envoy-path")
         .arg(find_envoy(args))
-        .args(["--listen-address", "127.0.0.0/8"])
+        // Each Gateway gets its own loopback address inside a /16 of this run's own, so that
+        // runs side by side on one machine never share a listening address (pods use 127.200+).
+        .args([
+            "--listen-address",
+            &format!("127.{}.0.0/16", 10 + std::process::id() % 190),
+        ])
         .args(["--controller-name", &controller_name])
         .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(|e| e.to_string())?)

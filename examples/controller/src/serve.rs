@@ -336,19 +336,38 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
 /// `--listen-address` value that gives every Gateway its own loopback address.
 pub const PER_GATEWAY_LOOPBACK: &str = "127.0.0.0/8";
 
-/// With `--listen-address 127.0.0.0/8`, the loopback address Gateway `ns/name` binds and reports
-/// in `status.addresses`: `127.x.y.z` from a hash of the name (stable across runs, so several
-/// Gateways can listen on the same port). None for any other listen address.
+/// With a loopback network as `--listen-address` (`127.0.0.0/8`, or a `/16` or `/24` inside it
+/// so that several controllers on one machine keep apart), the address Gateway `ns/name` binds
+/// and reports in `status.addresses`: the network's fixed octets, then octets from a hash of the
+/// name (stable across runs, so several Gateways can listen on the same port). None for any
+/// other listen address.
 pub fn gateway_address(listen_address: &str, gateway: &str) -> Option<String> {
-    if listen_address != PER_GATEWAY_LOOPBACK {
+    let (network, len) = listen_address.split_once('/')?;
+    let network: std::net::Ipv4Addr = network.parse().ok()?;
+    let fixed = match len {
+        "8" => 1,
+        "16" => 2,
+        "24" => 3,
+        _ => return None,
+    };
+    if network.octets()[0] != 127 {
         return None;
     }
     // FNV-1a: fixed, unlike the std hasher.
     let h = gateway.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
-    let octet = |shift: u32| 1 + ((h >> shift) % 254) as u8;
-    Some(format!("127.{}.{}.{}", octet(0), octet(16), octet(32)))
+    let octets: Vec<String> = (0..4)
+        .map(|i| {
+            if i < fixed {
+                network.octets()[i].to_string()
+            } else {
+                // Never 0 or 255: no network or broadcast-looking addresses.
+                (1 + (h >> (16 * (i - 1))) % 254).to_string()
+            }
+        })
+        .collect();
+    Some(octets.join("."))
 }
 
 struct Controller {
@@ -656,4 +675,36 @@ fn atomic_write(path: &Path, text: &str) -> std::io::Result<()> {
     let tmp = path.with_extension("yaml.tmp");
     std::fs::write(&tmp, text)?;
     std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gateway_address;
+
+    #[test]
+    fn per_gateway_addresses_stay_inside_the_loopback_network() {
+        let a = gateway_address("127.0.0.0/8", "ns/gw").expect("an address");
+        assert!(a.starts_with("127.") && a != "127.0.0.1", "{a}");
+        // Stable, and distinct for distinct Gateways.
+        assert_eq!(gateway_address("127.0.0.0/8", "ns/gw"), Some(a.clone()));
+        assert_ne!(gateway_address("127.0.0.0/8", "ns/other"), Some(a.clone()));
+        // A narrower network keeps its fixed octets and the hashed ones of the wider network.
+        let b = gateway_address("127.42.0.0/16", "ns/gw").expect("an address");
+        assert!(b.starts_with("127.42."), "{b}");
+        assert_eq!(b.split('.').nth(2), a.split('.').nth(2));
+        let c = gateway_address("127.42.7.0/24", "ns/gw").expect("an address");
+        assert!(c.starts_with("127.42.7."), "{c}");
+        for last in [&a, &b, &c] {
+            let n: u16 = last
+                .rsplit('.')
+                .next()
+                .and_then(|o| o.parse().ok())
+                .expect("octet");
+            assert!((1..=254).contains(&n), "{last}");
+        }
+        // Anything else binds as given.
+        assert_eq!(gateway_address("0.0.0.0", "ns/gw"), None);
+        assert_eq!(gateway_address("10.0.0.0/8", "ns/gw"), None);
+        assert_eq!(gateway_address("127.0.0.0/12", "ns/gw"), None);
+    }
 }
