@@ -596,7 +596,19 @@ pub fn run(ctx: &Ctx, a: &Value) -> Result<(), String> {
             let want = a.get("condition").cloned();
             let once = a.get("oneShot").and_then(Value::as_bool).unwrap_or(false);
             let check = || {
-                let st = ctx.status_of("BackendTLSPolicy", p).ok_or("no status")?;
+                // A policy the controller has not reported on yet has the API server's empty
+                // status: no ancestors, so nothing is stale (the Go check reads the object).
+                let exists = ctx
+                    .cluster
+                    .lock()
+                    .map_err(|e| e.to_string())?
+                    .get("BackendTLSPolicy", p)
+                    .is_some();
+                let st = match ctx.status_of("BackendTLSPolicy", p) {
+                    Some(st) => st,
+                    None if exists => Value::Null,
+                    None => return Err(format!("no BackendTLSPolicy {p}")),
+                };
                 let g = ctx.generation("BackendTLSPolicy", p);
                 let ancestors = conds(st.get("ancestors"));
                 if !ancestors.iter().all(|x| latest(x, g)) {

@@ -1,5 +1,6 @@
 //! A small HTTP/1.1 client (one request per connection, as the Go client with keep-alives
-//! disabled), over plain TCP or TLS (rustls), that reports status, headers and body.
+//! disabled), over plain TCP or TLS (rustls), that reports status, headers and body; HTTP/2
+//! requests are handed to [`crate::h2`].
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -49,6 +50,32 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// Body.
     pub body: Option<String>,
+    /// The protocol to speak.
+    pub protocol: Protocol,
+}
+
+/// The wire protocol of a request (SCHEMA.md §6.1 `request.protocol`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Protocol {
+    /// HTTP/1.1 (the default, also over TLS).
+    #[default]
+    Http1,
+    /// Cleartext HTTP/2 with prior knowledge (`H2C_PRIOR_KNOWLEDGE`).
+    H2c,
+    /// HTTP/2 over TLS, negotiated with ALPN (`H2`).
+    H2,
+}
+
+impl Protocol {
+    /// Parses `request.protocol` (absent means HTTP/1.1).
+    pub fn parse(p: Option<&str>) -> Result<Protocol, String> {
+        match p {
+            None | Some("HTTP/1.1") => Ok(Protocol::Http1),
+            Some("H2C_PRIOR_KNOWLEDGE") => Ok(Protocol::H2c),
+            Some("H2") => Ok(Protocol::H2),
+            Some(other) => Err(format!("unknown request protocol {other:?}")),
+        }
+    }
 }
 
 /// TLS settings of a request.
@@ -195,8 +222,23 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Sends one request with `Connection: close` and reads the whole response.
+/// Sends one request and reads the whole response, in the request's protocol.
 pub fn send(
+    addr: SocketAddr,
+    req: &Request,
+    tls: Option<&Tls>,
+    timeout: Duration,
+) -> Result<Response, String> {
+    match (req.protocol, tls) {
+        (Protocol::Http1, _) => send_http1(addr, req, tls, timeout),
+        (Protocol::H2c, None) | (Protocol::H2, Some(_)) => crate::h2::send(addr, req, tls, timeout),
+        (Protocol::H2c, Some(_)) => Err("H2C_PRIOR_KNOWLEDGE over TLS".into()),
+        (Protocol::H2, None) => Err("H2 needs TLS".into()),
+    }
+}
+
+/// Sends one HTTP/1.1 request with `Connection: close` and reads the whole response.
+fn send_http1(
     addr: SocketAddr,
     req: &Request,
     tls: Option<&Tls>,

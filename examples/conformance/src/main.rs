@@ -3,9 +3,13 @@
 //! ConformanceReport.
 
 mod checks;
+mod h2;
 mod http;
 mod kube;
+mod mirror;
+mod repeat;
 mod traffic;
+mod websocket;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{SocketAddr, TcpListener};

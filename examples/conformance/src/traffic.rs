@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::checks::{poll, Ctx};
-use crate::http::{self, Request, Response, Tls};
+use crate::http::{self, Protocol, Request, Response, Tls};
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
     v.get(k).and_then(Value::as_str).unwrap_or("")
@@ -69,7 +69,8 @@ pub fn target(
     })
 }
 
-fn new_uuid() -> String {
+/// A random version-4 UUID.
+pub fn new_uuid() -> String {
     let mut b = [0u8; 16];
     if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
         use std::io::Read;
@@ -89,7 +90,7 @@ fn new_uuid() -> String {
 }
 
 /// Builds the request of an `http` case.
-fn build(e: &Value, t: &Target) -> Request {
+pub fn build(e: &Value, t: &Target) -> Result<Request, String> {
     let r = e.get("request").cloned().unwrap_or_default();
     let mut path = s(&r, "path").to_string();
     if path.is_empty() {
@@ -124,7 +125,7 @@ fn build(e: &Value, t: &Target) -> Request {
     {
         headers.push((k.clone(), v.as_str().unwrap_or("").to_string()));
     }
-    Request {
+    Ok(Request {
         method: r
             .get("method")
             .and_then(Value::as_str)
@@ -134,6 +135,35 @@ fn build(e: &Value, t: &Target) -> Request {
         host,
         headers,
         body: r.get("body").and_then(Value::as_str).map(str::to_string),
+        protocol: Protocol::parse(r.get("protocol").and_then(Value::as_str))?,
+    })
+}
+
+/// Adds `gateway-api-conformance-request-id=<id>` to the query of `path`, replacing an earlier
+/// value, and re-encodes the query with its keys sorted (Go's `url.Values.Encode`).
+pub fn with_request_id(path: &str, id: &str) -> String {
+    const KEY: &str = "gateway-api-conformance-request-id";
+    let (base, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k != KEY)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.push((KEY.to_string(), id.to_string()));
+    // Stable: values of one key keep their order, as in Go.
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    let encoded = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    format!("{base}?{encoded}")
+}
+
+/// Sets a fresh request id on `request.path` and `expectedRequest.path` of a case.
+pub fn set_request_id(e: &mut Value, id: &str) {
+    for p in ["/request/path", "/expectedRequest/path"] {
+        if let Some(v) = e.pointer_mut(p) {
+            let cur = v.as_str().unwrap_or("").to_string();
+            *v = Value::from(with_request_id(&cur, id));
+        }
     }
 }
 
@@ -146,7 +176,7 @@ fn joined_eq(actual: &str, want: &str, ignore_ws: bool) -> bool {
 }
 
 /// Compares one attempt (SCHEMA.md §6.1 "Comparison of one attempt").
-fn compare(
+pub fn compare(
     e: &Value,
     req: &Request,
     resp: &Response,
@@ -422,6 +452,71 @@ fn tls_of(ctx: &Ctx, e: &Value) -> Result<Tls, String> {
     })
 }
 
+/// The scheme and TLS settings of an `http`/`https` case.
+pub struct Conn {
+    /// `http` or `https`.
+    pub scheme: &'static str,
+    /// TLS settings for `https`.
+    pub tls: Option<Tls>,
+}
+
+impl Conn {
+    /// The connection of an `http` (plain) or `https` (TLS) entry.
+    pub fn of(ctx: &Ctx, kind: &str, e: &Value) -> Result<Conn, String> {
+        Ok(if kind == "https" {
+            Conn {
+                scheme: "https",
+                tls: Some(tls_of(ctx, e)?),
+            }
+        } else {
+            Conn {
+                scheme: "http",
+                tls: None,
+            }
+        })
+    }
+}
+
+/// One round trip of a case, compared (SCHEMA.md §6.1); returns the response.
+pub fn attempt(e: &Value, t: &Target, c: &Conn) -> Result<Response, String> {
+    let req = build(e, t)?;
+    let r = http::send(t.addr, &req, c.tls.as_ref(), REQUEST_TIMEOUT)
+        .map_err(|m| format!("{} {}: {m}", req.method, req.path))?;
+    compare(e, &req, &r, c.scheme, t).map_err(|m| format!("{} {}: {m}", req.method, req.path))?;
+    Ok(r)
+}
+
+/// The suite's per-request timeout.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Repeats a case until `required` consecutive attempts pass, pausing 1 s after each failure;
+/// fails when `timeout` passes first.
+pub fn eventually(
+    e: &Value,
+    t: &Target,
+    c: &Conn,
+    required: usize,
+    timeout: Duration,
+) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    let mut ok = 0;
+    let mut last = String::new();
+    while ok < required {
+        if Instant::now() > deadline {
+            return Err(format!("not consistent within {timeout:?}: {last}"));
+        }
+        match attempt(e, t, c) {
+            Ok(_) => ok += 1,
+            Err(m) => {
+                ok = 0;
+                last = m;
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Runs one traffic entry.
 pub fn run(ctx: &Ctx, test: &Value, defaults: &Value, e: &Value) -> Result<(), String> {
     let kind = e
@@ -429,65 +524,19 @@ pub fn run(ctx: &Ctx, test: &Value, defaults: &Value, e: &Value) -> Result<(), S
         .or_else(|| defaults.get("kind"))
         .and_then(Value::as_str)
         .unwrap_or("http");
-    let proto = e.pointer("/request/protocol").and_then(Value::as_str);
-    if proto.is_some() && proto != Some("HTTP/1.1") {
-        return Err(format!(
-            "request protocol {proto:?} is not implemented by the harness"
-        ));
-    }
-    if e.get("mirroredTo").is_some() {
-        return Err("mirroredTo is not implemented by the harness".into());
-    }
     let timeout = ctx.wait(30);
     match kind {
         "http" | "https" => {
-            let tls = if kind == "https" {
-                Some(tls_of(ctx, e)?)
-            } else {
-                None
-            };
-            let t = target(ctx, test, defaults, e, tls.is_some())?;
+            let conn = Conn::of(ctx, kind, e)?;
+            let t = target(ctx, test, defaults, e, conn.tls.is_some())?;
             let mut e = e.clone();
             if e.get("requestIdQueryParam").and_then(Value::as_bool) == Some(true) {
-                let id = new_uuid();
-                for p in ["/request/path", "/expectedRequest/path"] {
-                    if let Some(v) = e.pointer_mut(p) {
-                        let cur = v.as_str().unwrap_or("").to_string();
-                        let sep = if cur.contains('?') { '&' } else { '?' };
-                        *v = Value::from(format!(
-                            "{cur}{sep}gateway-api-conformance-request-id={id}"
-                        ));
-                    }
-                }
+                set_request_id(&mut e, &new_uuid());
             }
-            let deadline = Instant::now() + timeout;
-            let mut ok = 0;
-            let mut last = String::new();
-            while ok < 3 {
-                if Instant::now() > deadline {
-                    return Err(format!("not consistent within {timeout:?}: {last}"));
-                }
-                let req = build(&e, &t);
-                let res =
-                    http::send(t.addr, &req, tls.as_ref(), Duration::from_secs(10)).and_then(|r| {
-                        compare(
-                            &e,
-                            &req,
-                            &r,
-                            if tls.is_some() { "https" } else { "http" },
-                            &t,
-                        )
-                    });
-                match res {
-                    Ok(()) => ok += 1,
-                    Err(m) => {
-                        ok = 0;
-                        last = format!("{} {}: {m}", req.method, req.path);
-                        std::thread::sleep(Duration::from_secs(1));
-                    }
-                }
-            }
-            Ok(())
+            // The log watch starts before the requests (SCHEMA.md §6.1 `mirroredTo`).
+            let watches = crate::mirror::watch_all(ctx, &e)?;
+            eventually(&e, &t, &conn, 3, timeout)?;
+            crate::mirror::expect_logged(&watches, &e)
         }
         "http-expect-failure" => {
             let t = target(ctx, test, defaults, e, false)?;
@@ -498,8 +547,8 @@ pub fn run(ctx: &Ctx, test: &Value, defaults: &Value, e: &Value) -> Result<(), S
                 if Instant::now() > deadline {
                     return Err(format!("no consistent failure: {last}"));
                 }
-                let req = build(e, &t);
-                match http::send(t.addr, &req, None, Duration::from_secs(10)) {
+                let req = build(e, &t)?;
+                match http::send(t.addr, &req, None, REQUEST_TIMEOUT) {
                     Ok(r) if r.status == 200 => return Err(format!("{}: got 200", req.path)),
                     Ok(r) if r.status == 408 || r.status == 504 => {
                         ok = 0;
@@ -517,11 +566,24 @@ pub fn run(ctx: &Ctx, test: &Value, defaults: &Value, e: &Value) -> Result<(), S
         "https-expect-failure" => {
             let tls = tls_of(ctx, e)?;
             let t = target(ctx, test, defaults, e, true)?;
-            let req = build(e, &t);
-            match http::send(t.addr, &req, Some(&tls), Duration::from_secs(10)) {
+            let req = build(e, &t)?;
+            match http::send(t.addr, &req, Some(&tls), REQUEST_TIMEOUT) {
                 Ok(r) => Err(format!("request succeeded with {}", r.status)),
                 Err(_) => Ok(()),
             }
+        }
+        "http-repeat" => {
+            let t = target(ctx, test, defaults, e, false)?;
+            crate::repeat::run(e, &t)
+        }
+        "http-mirror-distribution" => {
+            let t = target(ctx, test, defaults, e, false)?;
+            crate::mirror::distribution(ctx, test, e, &t, timeout)
+        }
+        "websocket" => {
+            let t = target(ctx, test, defaults, e, false)?;
+            let name = test.get("shortName").and_then(Value::as_str).unwrap_or("");
+            crate::websocket::run(&t, e, name, timeout)
         }
         other => Err(format!(
             "traffic kind {other} is not implemented by the harness"
@@ -569,7 +631,15 @@ pub fn weights(ctx: &Ctx, test: &Value, w: &Value) -> Result<(), String> {
                     if i >= total {
                         return;
                     }
-                    let mut req = build(&case, &t);
+                    let mut req = match build(&case, &t) {
+                        Ok(r) => r,
+                        Err(m) => {
+                            if let Ok(mut e) = errors.lock() {
+                                e.push(m);
+                            }
+                            return;
+                        }
+                    };
                     if i.is_multiple_of(2) {
                         req.headers
                             .push(("X-Jitter".into(), format!("{}", (i * 7919) % 10000)));
@@ -628,4 +698,28 @@ pub fn weights(ctx: &Ctx, test: &Value, w: &Value) -> Result<(), String> {
         }
     }
     Err(format!("distribution: {last}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_id_is_added_with_sorted_keys() {
+        let id = "0f0e";
+        assert_eq!(
+            with_request_id("/mirror", id),
+            "/mirror?gateway-api-conformance-request-id=0f0e"
+        );
+        assert_eq!(
+            with_request_id("/p?z=1&a=2", id),
+            "/p?a=2&gateway-api-conformance-request-id=0f0e&z=1"
+        );
+        // A second id replaces the first.
+        let once = with_request_id("/p", "old");
+        assert_eq!(
+            with_request_id(&once, id),
+            "/p?gateway-api-conformance-request-id=0f0e"
+        );
+    }
 }
