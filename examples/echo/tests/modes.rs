@@ -714,6 +714,38 @@ async fn grpc_mode() {
         .expect_err("EchoThree");
     assert_eq!(three.code(), tonic::Code::Unimplemented);
 
+    // Server reflection lists the service.
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{http}"))
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect");
+    let list = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut replies = ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::iter([list]))
+        .await
+        .expect("reflection")
+        .into_inner();
+    let reply = replies
+        .message()
+        .await
+        .expect("reflection reply")
+        .expect("one reply");
+    let Some(MessageResponse::ListServicesResponse(services)) = reply.message_response else {
+        panic!("not a service list: {reply:?}");
+    };
+    assert!(services
+        .service
+        .iter()
+        .any(|s| s.name == "gateway_api_conformance.echo_basic.grpcecho.GrpcEcho"));
+
     // TLS: the session is reported, client certificate included.
     let connector = pki.client(Some("client"), &[b"h2"], false);
     let channel = tonic::transport::Endpoint::from_static("http://grpc.example")
