@@ -9,10 +9,11 @@ use serde_json::Value;
 
 use crate::kube::{split_ref, Cluster};
 
-/// Shared state of a run.
-pub struct Ctx {
-    /// The cluster.
-    pub cluster: Mutex<Cluster>,
+/// What one test sees: the run's cluster and controller, and its own remembered values (tests
+/// marked parallel upstream run side by side).
+pub struct Ctx<'a> {
+    /// The cluster, shared by every test of the run.
+    pub cluster: &'a Mutex<Cluster>,
     /// The controller's admin endpoint.
     pub admin: SocketAddr,
     /// Upper bound on every wait, seconds (upstream timeouts are longer).
@@ -23,7 +24,7 @@ pub struct Ctx {
     pub memory: Mutex<BTreeMap<String, Value>>,
 }
 
-impl Ctx {
+impl Ctx<'_> {
     /// A wait of `secs` seconds, capped by `--max-wait`.
     pub fn wait(&self, secs: u64) -> Duration {
         Duration::from_secs(secs.min(self.max_wait))

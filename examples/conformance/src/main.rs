@@ -48,6 +48,9 @@ struct Args {
     /// Upper bound on every wait, in seconds (upstream waits up to 180 s).
     #[arg(long, default_value_t = 30)]
     max_wait: u64,
+    /// How many of the tests upstream marks parallel run at once (1: everything in order).
+    #[arg(long, default_value_t = 4)]
+    jobs: usize,
     /// Write the names of the passing tests here, one per line.
     #[arg(long)]
     passed_list: Option<PathBuf>,
@@ -601,15 +604,16 @@ fn real_main(args: &Args, conf: &Path) -> Result<(), String> {
     let _serve = Serve(child);
     eprintln!("work dir {} (serve.log, logs/)", work.display());
 
-    let ctx = Ctx {
-        cluster: Mutex::new(cluster),
+    let cluster = Mutex::new(cluster);
+    let ctx_for_test = || Ctx {
+        cluster: &cluster,
         admin,
         max_wait: args.max_wait,
         controller_name: controller_name.clone(),
         memory: Mutex::new(BTreeMap::new()),
     };
     {
-        let c = ctx.cluster.lock().map_err(|e| e.to_string())?;
+        let c = cluster.lock().map_err(|e| e.to_string())?;
         if !c.wait_pods_ready(Duration::from_secs(30)) {
             eprintln!("warning: some echo pods did not start");
         }
@@ -618,6 +622,9 @@ fn real_main(args: &Args, conf: &Path) -> Result<(), String> {
     let unsupported: BTreeSet<&str> = UNSUPPORTED.iter().map(|(f, _)| *f).collect();
     let mut results: BTreeMap<String, Result<(), String>> = BTreeMap::new();
     let mut skipped: BTreeMap<String, String> = BTreeMap::new();
+    // Tests to run: upstream's parallel ones first, side by side, then the others one by one.
+    let mut parallel: Vec<&Value> = Vec::new();
+    let mut serial: Vec<&Value> = Vec::new();
     for t in &tests {
         let name = t
             .get("shortName")
@@ -640,15 +647,43 @@ fn real_main(args: &Args, conf: &Path) -> Result<(), String> {
             eprintln!("PASS {name} (returns early)");
             continue;
         }
-        let started = Instant::now();
-        if let Ok(mut m) = ctx.memory.lock() {
-            m.clear();
+        if t.get("parallel").and_then(Value::as_bool) == Some(true) && args.jobs > 1 {
+            parallel.push(t);
+        } else {
+            serial.push(t);
         }
-        let r = run_test(&ctx, conf, t);
+    }
+    let run_one = |t: &Value| {
+        let name = t
+            .get("shortName")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let started = Instant::now();
+        let r = run_test(&ctx_for_test(), conf, t);
         match &r {
             Ok(()) => eprintln!("PASS {name} ({:.1}s)", started.elapsed().as_secs_f64()),
             Err(e) => eprintln!("FAIL {name} ({:.1}s): {e}", started.elapsed().as_secs_f64()),
         }
+        (name, r)
+    };
+    let queue = Mutex::new(parallel.into_iter());
+    let done = Mutex::new(Vec::new());
+    std::thread::scope(|sc| {
+        for _ in 0..args.jobs {
+            sc.spawn(|| loop {
+                let next = queue.lock().ok().and_then(|mut q| q.next());
+                let Some(t) = next else { return };
+                let r = run_one(t);
+                if let Ok(mut d) = done.lock() {
+                    d.push(r);
+                }
+            });
+        }
+    });
+    results.extend(done.into_inner().map_err(|e| e.to_string())?);
+    for t in serial {
+        let (name, r) = run_one(t);
         results.insert(name, r);
     }
 
@@ -785,7 +820,7 @@ fn real_main(args: &Args, conf: &Path) -> Result<(), String> {
         }
         std::fs::write(p, s).map_err(|e| e.to_string())?;
     }
-    drop(ctx);
+    drop(cluster);
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
 }
