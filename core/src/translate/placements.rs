@@ -127,7 +127,9 @@ impl Table {
 }
 
 /// An L4 placement: the hostnames (SNI) and weighted clusters of one route on one listener.
-type Forward = (Vec<String>, Vec<(String, u32)>);
+/// What one route places on an L4 listener: hostnames, weighted clusters, and the route's
+/// creation time (which decides between TCP or UDP routes sharing a port).
+type Forward = (Vec<String>, Vec<(String, u32)>, String);
 
 /// Everything the routes of one Gateway placed on it.
 #[derive(Debug, Clone, Default)]
@@ -196,10 +198,11 @@ impl Placements {
                     }
                 }
             } else {
-                self.forwards[*li]
-                    .entry(route.clone())
-                    .or_default()
-                    .push((hosts.clone(), outcome.forward.clone()));
+                self.forwards[*li].entry(route.clone()).or_default().push((
+                    hosts.clone(),
+                    outcome.forward.clone(),
+                    outcome.created.clone(),
+                ));
                 self.dirty_forwards = true;
             }
         }
@@ -335,7 +338,7 @@ impl Placements {
                 }),
                 Protocol::Tls => {
                     for (route, placed) in &self.forwards[li] {
-                        for (hosts, clusters) in placed {
+                        for (hosts, clusters, _) in placed {
                             let server_names = if hosts.len() == 1 && hosts[0] == "*" {
                                 l.hostname.iter().cloned().collect()
                             } else {
@@ -358,11 +361,13 @@ impl Placements {
                     }
                 }
                 Protocol::Tcp | Protocol::Udp => {
-                    // One forward per port: the first route (in key order) wins, as in Envoy Gateway.
+                    // One forward per port: the oldest route wins, then the first in
+                    // namespace/name order (TCPRouteMultipleRoutesAttachment).
                     let first = self.forwards[li]
                         .iter()
-                        .find_map(|(route, placed)| placed.first().map(|p| (route, p)));
-                    if let (Some((route, (_, clusters))), None) = (first, &entry.forward) {
+                        .filter_map(|(route, placed)| placed.first().map(|p| (route, p)))
+                        .min_by(|(ra, a), (rb, b)| a.2.cmp(&b.2).then_with(|| ra.cmp(rb)));
+                    if let (Some((route, (_, clusters, _))), None) = (first, &entry.forward) {
                         entry.forward = Some(ForwardIr {
                             name: format!("{}/{}", route.namespace, route.name),
                             clusters: clusters.clone(),
@@ -375,5 +380,59 @@ impl Placements {
             p.tls_chains.sort_by(|a, b| a.name.cmp(&b.name));
         }
         ports
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{load, translate, Options, Snapshot};
+
+    /// Two TCPRoutes (and two UDPRoutes) on one listener: the port goes to the oldest route,
+    /// although its name sorts last (TCPRouteMultipleRoutesAttachment).
+    #[test]
+    fn the_oldest_l4_route_gets_the_port() {
+        let mut m = String::from(
+            r#"
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: gc}
+spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: infra}
+spec:
+  gatewayClassName: gc
+  listeners:
+  - {name: tcp, port: 9310, protocol: TCP}
+  - {name: udp, port: 5301, protocol: UDP}
+"#,
+        );
+        for (kind, port) in [("TCPRoute", 3000), ("UDPRoute", 8080)] {
+            for (name, created, backend) in [
+                ("a-newer", "2025-01-01T00:00:02Z", "new"),
+                ("z-older", "2025-01-01T00:00:01Z", "old"),
+            ] {
+                m.push_str(&format!(
+                    "---\napiVersion: gateway.networking.k8s.io/v1alpha2\nkind: {kind}\n\
+                     metadata: {{name: {kind}-{name}, namespace: infra, creationTimestamp: \"{created}\"}}\n\
+                     spec:\n  parentRefs: [{{name: gw}}]\n  rules: [{{backendRefs: [{{name: {backend}, port: {port}}}]}}]\n\
+                     ---\napiVersion: v1\nkind: Service\nmetadata: {{name: {backend}, namespace: infra}}\n\
+                     spec: {{ports: [{{port: {port}, protocol: {}}}]}}\n",
+                    if kind == "UDPRoute" { "UDP" } else { "TCP" }
+                ));
+            }
+        }
+        let loaded = load::parse_str(&m, "test.yaml");
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let t = translate(&Snapshot::from_loaded(loaded.objects), &Options::default());
+        let gw = &t.gateways["infra/gw"];
+        for (key, route) in [
+            ((9310, false), "TCPRoute-z-older"),
+            ((5301, true), "UDPRoute-z-older"),
+        ] {
+            let f = gw.ports[&key].forward.as_ref().expect("a forward");
+            assert_eq!(f.name, format!("infra/{route}"));
+        }
     }
 }

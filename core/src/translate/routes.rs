@@ -156,6 +156,9 @@ pub struct RuleOutcome {
     pub warnings: Vec<Diagnostic>,
     /// TCP/UDP/TLS forward targets.
     pub forward: Vec<(String, u32)>,
+    /// The route's `creationTimestamp` (RFC 3339): of several TCP or UDP routes on one listener,
+    /// the oldest gets the port.
+    pub created: String,
     /// Clusters the routes and forwards refer to.
     pub clusters: BTreeMap<String, Arc<ClusterIr>>,
     /// Objects the outcome was computed from, sorted, without repeats.
@@ -574,6 +577,12 @@ impl RuleCtx<'_> {
     pub fn l4(&mut self, rules: &[L4RouteRule], caller: Caller) -> RuleOutcome {
         let mut out = RuleOutcome {
             rules: rules.len(),
+            created: self
+                .route
+                .meta
+                .creation_timestamp
+                .clone()
+                .unwrap_or_default(),
             ..Default::default()
         };
         if rules.len() > 1 && matches!(self.route.key.kind, Kind::TcpRoute | Kind::UdpRoute) {

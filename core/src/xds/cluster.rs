@@ -26,17 +26,7 @@ pub fn build(c: &ClusterIr, delivery: Delivery) -> (Cluster, Option<ClusterLoadA
             Vec::new()
         } else {
             vec![LocalityLbEndpoints {
-                lb_endpoints: c
-                    .endpoints
-                    .iter()
-                    .map(|(addr, port)| LbEndpoint {
-                        host_identifier: Some(lb_endpoint::HostIdentifier::Endpoint(Endpoint {
-                            address: Some(socket_address(addr, u32::from(*port), false)),
-                            ..Default::default()
-                        })),
-                        ..Default::default()
-                    })
-                    .collect(),
+                lb_endpoints: lb_endpoints(c),
                 ..Default::default()
             }]
         },
@@ -117,6 +107,77 @@ pub fn build(c: &ClusterIr, delivery: Delivery) -> (Cluster, Option<ClusterLoadA
         });
     }
     (cluster, eds.then_some(cla))
+}
+
+/// A cluster spreading sessions over several backend clusters by weight, for the UDP proxy,
+/// whose route names one cluster: one locality per backend, weighted (locality weighted LB).
+pub fn weighted(
+    name: &str,
+    parts: &[(&ClusterIr, u32)],
+    delivery: Delivery,
+) -> (Cluster, Option<ClusterLoadAssignment>) {
+    let cla = ClusterLoadAssignment {
+        cluster_name: name.to_string(),
+        endpoints: parts
+            .iter()
+            .filter(|(c, _)| !c.endpoints.is_empty())
+            .map(|(c, w)| LocalityLbEndpoints {
+                // Localities must differ: each is named after its backend cluster.
+                locality: Some(core::Locality {
+                    zone: c.name.clone(),
+                    ..Default::default()
+                }),
+                load_balancing_weight: Some(envoy_types::pb::google::protobuf::UInt32Value {
+                    value: *w,
+                }),
+                lb_endpoints: lb_endpoints(c),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let mut cluster = Cluster {
+        name: name.to_string(),
+        connect_timeout: Some(duration_ms(10_000)),
+        common_lb_config: Some(cluster::CommonLbConfig {
+            locality_config_specifier: Some(
+                cluster::common_lb_config::LocalityConfigSpecifier::LocalityWeightedLbConfig(
+                    Default::default(),
+                ),
+            ),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let eds = delivery == Delivery::Ads;
+    if eds {
+        cluster.cluster_discovery_type = Some(cluster::ClusterDiscoveryType::Type(
+            cluster::DiscoveryType::Eds as i32,
+        ));
+        cluster.eds_cluster_config = Some(cluster::EdsClusterConfig {
+            eds_config: Some(ads_source()),
+            service_name: String::new(),
+        });
+    } else {
+        cluster.cluster_discovery_type = Some(cluster::ClusterDiscoveryType::Type(
+            cluster::DiscoveryType::Static as i32,
+        ));
+        cluster.load_assignment = Some(cla.clone());
+    }
+    (cluster, eds.then_some(cla))
+}
+
+fn lb_endpoints(c: &ClusterIr) -> Vec<LbEndpoint> {
+    c.endpoints
+        .iter()
+        .map(|(addr, port)| LbEndpoint {
+            host_identifier: Some(lb_endpoint::HostIdentifier::Endpoint(Endpoint {
+                address: Some(socket_address(addr, u32::from(*port), false)),
+                ..Default::default()
+            })),
+            ..Default::default()
+        })
+        .collect()
 }
 
 fn san(uri: bool, value: &str) -> SubjectAltNameMatcher {

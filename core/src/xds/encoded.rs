@@ -94,9 +94,23 @@ impl EncodedCache {
             out.push(cluster);
             out.push(cla);
         }
-        // Clusters and their endpoints share names; keep each type together.
+        for (cluster, cla) in super::weighted_clusters(ir, Delivery::Ads) {
+            let cla = cla.unwrap_or_default();
+            out.push(EncodedResource::new(
+                type_urls::CLUSTER,
+                cluster.name.clone(),
+                cluster.encode_to_vec(),
+            ));
+            out.push(EncodedResource::new(
+                type_urls::ENDPOINT,
+                cla.cluster_name.clone(),
+                cla.encode_to_vec(),
+            ));
+        }
+        // Clusters and their endpoints share names; keep each type together, sorted by name.
         out.sort_by(|a, b| {
-            (a.type_url != type_urls::CLUSTER).cmp(&(b.type_url != type_urls::CLUSTER))
+            (a.type_url != type_urls::CLUSTER, &a.name)
+                .cmp(&(b.type_url != type_urls::CLUSTER, &b.name))
         });
         out.extend(ir.secrets.values().map(|s| {
             EncodedResource::new(

@@ -34,16 +34,7 @@ pub fn build<'a>(
     delivery: Delivery,
     bind_address: &str,
 ) -> (Listener, Vec<&'a RouteTableIr>) {
-    let gw = ir
-        .gateway
-        .as_ref()
-        .map(|k| format!("{}/{}", k.namespace, k.name))
-        .unwrap_or_default();
-    let name = if port.udp {
-        format!("{gw}/{}/udp", port.port)
-    } else {
-        format!("{gw}/{}", port.port)
-    };
+    let name = listener_name(port, ir);
     let mut routes = Vec::new();
     let mut listener = Listener {
         name: name.clone(),
@@ -52,11 +43,14 @@ pub fn build<'a>(
     };
     if port.udp {
         listener.udp_listener_config = Some(UdpListenerConfig::default());
-        let cluster = port
-            .forward
-            .as_ref()
-            .and_then(|f| f.clusters.first().map(|c| c.0.clone()))
-            .unwrap_or_else(|| "no-backend".to_string());
+        let cluster = if udp_weighted(port, ir).is_some() {
+            weighted_cluster_name(&name)
+        } else {
+            port.forward
+                .as_ref()
+                .and_then(|f| f.clusters.first().map(|c| c.0.clone()))
+                .unwrap_or_else(|| "no-backend".to_string())
+        };
         listener.listener_filters.push(ListenerFilter {
             name: "envoy.filters.udp_listener.udp_proxy".into(),
             config_type: Some(listener_filter::ConfigType::TypedConfig(any(
@@ -215,6 +209,42 @@ fn http_chain(
         transport_socket: tls,
         ..Default::default()
     }
+}
+
+/// The Listener name of a port: `{gateway-ns}/{gateway}/{port}`, `/udp` appended for UDP.
+pub(crate) fn listener_name(port: &PortIr, ir: &GatewayIr) -> String {
+    let gw = ir
+        .gateway
+        .as_ref()
+        .map(|k| format!("{}/{}", k.namespace, k.name))
+        .unwrap_or_default();
+    if port.udp {
+        format!("{gw}/{}/udp", port.port)
+    } else {
+        format!("{gw}/{}", port.port)
+    }
+}
+
+/// The backend clusters and weights of a UDP port that forwards to several backends (the UDP
+/// proxy routes to one cluster, so these become one weighted cluster); None otherwise, or when
+/// a backend is resolved by DNS (such a port forwards to its first backend).
+pub(crate) fn udp_weighted<'a>(
+    port: &PortIr,
+    ir: &'a GatewayIr,
+) -> Option<Vec<(&'a ClusterIr, u32)>> {
+    let f = port
+        .forward
+        .as_ref()
+        .filter(|f| port.udp && f.clusters.len() > 1)?;
+    f.clusters
+        .iter()
+        .map(|(name, w)| ir.clusters.get(name).filter(|c| !c.dns).map(|c| (&**c, *w)))
+        .collect()
+}
+
+/// The name of the weighted cluster of a UDP listener: `{listener}/weighted`.
+pub(crate) fn weighted_cluster_name(listener: &str) -> String {
+    format!("{listener}/weighted")
 }
 
 fn tcp_proxy_filter(name: &str, f: &ForwardIr) -> Filter {

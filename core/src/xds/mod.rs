@@ -7,6 +7,8 @@
 //! - RouteConfiguration: `{gateway-ns}/{gateway}/{port}` for HTTP, `{gateway-ns}/{gateway}/{listener}` for HTTPS.
 //! - VirtualHost: the hostname (`*` for any). Route: `{kind}/{ns}/{route}/{rule name or match hash}/{match index}`.
 //! - Cluster and ClusterLoadAssignment: `{service-ns}/{service}/{port}`, suffixed `/h2c` when spoken over HTTP/2.
+//!   A UDP listener forwarding to several weighted backends uses `{listener}/weighted`, one
+//!   locality per backend (the UDP proxy routes to a single cluster).
 //! - Secret: `{secret-ns}/{secret}`.
 
 pub mod bootstrap;
@@ -108,6 +110,7 @@ pub fn build(ir: &GatewayIr, delivery: Delivery, bind_address: &str) -> GatewayR
         if l.filter_chains.is_empty() && l.listener_filters.is_empty() {
             continue;
         }
+
         out.listeners.push(l);
         out.routes
             .extend(tables.into_iter().map(route::route_configuration));
@@ -117,11 +120,33 @@ pub fn build(ir: &GatewayIr, delivery: Delivery, bind_address: &str) -> GatewayR
         out.clusters.push(cluster);
         out.endpoints.extend(cla);
     }
+    for (cluster, cla) in weighted_clusters(ir, delivery) {
+        out.clusters.push(cluster);
+        out.endpoints.extend(cla);
+    }
+    out.clusters.sort_by(|a, b| a.name.cmp(&b.name));
+    out.endpoints
+        .sort_by(|a, b| a.cluster_name.cmp(&b.cluster_name));
     if delivery == Delivery::Ads {
         out.secrets = ir.secrets.values().map(listener::secret).collect();
     }
     out.routes.sort_by(|a, b| a.name.cmp(&b.name));
     out
+}
+
+/// The weighted clusters of the UDP listeners that forward to several backends.
+pub(crate) fn weighted_clusters(
+    ir: &GatewayIr,
+    delivery: Delivery,
+) -> Vec<(Cluster, Option<ClusterLoadAssignment>)> {
+    ir.ports
+        .values()
+        .filter_map(|port| {
+            let parts = listener::udp_weighted(port, ir)?;
+            let name = listener::weighted_cluster_name(&listener::listener_name(port, ir));
+            Some(cluster::weighted(&name, &parts, delivery))
+        })
+        .collect()
 }
 
 /// Packs a message into an `Any` with its type URL.
@@ -164,5 +189,95 @@ pub(crate) fn duration_ms(ms: u64) -> envoy_types::pb::google::protobuf::Duratio
     envoy_types::pb::google::protobuf::Duration {
         seconds: (ms / 1000) as i64,
         nanos: ((ms % 1000) * 1_000_000) as i32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::parse_str;
+    use crate::{translate, Options, Snapshot};
+
+    /// A UDPRoute with weighted backends: the UDP proxy routes to one cluster, so the
+    /// listener gets a weighted cluster with one locality per backend (UDPRouteWeightedRouting).
+    #[test]
+    fn udp_weights_become_weighted_localities() {
+        let mut text = String::from(
+            "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: gc}\n\
+             spec: {controllerName: example.com/gw}\n---\n\
+             apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: ns}\n\
+             spec: {gatewayClassName: gc, listeners: [{name: udp, port: 5300, protocol: UDP}]}\n---\n\
+             apiVersion: gateway.networking.k8s.io/v1alpha2\nkind: UDPRoute\nmetadata: {name: r, namespace: ns}\n\
+             spec:\n  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: a, port: 8080, weight: 70}, \
+             {name: b, port: 8080, weight: 30}, {name: c, port: 8080, weight: 0}]}]\n",
+        );
+        for (i, svc) in ["a", "b", "c"].iter().enumerate() {
+            text.push_str(&format!(
+                "---\napiVersion: v1\nkind: Service\nmetadata: {{name: {svc}, namespace: ns}}\n\
+                 spec: {{ports: [{{port: 8080, protocol: UDP}}]}}\n---\n\
+                 apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n\
+                 metadata: {{name: {svc}, namespace: ns, labels: {{kubernetes.io/service-name: {svc}}}}}\n\
+                 addressType: IPv4\nports: [{{port: 8080, protocol: UDP}}]\nendpoints: [{{addresses: [\"10.0.0.{i}\"]}}]\n"
+            ));
+        }
+        let objects: Vec<_> = parse_str(&text, "t.yaml")
+            .objects
+            .into_iter()
+            .map(|l| l.object)
+            .collect();
+        let opts = Options {
+            controller_name: "example.com/gw".into(),
+            ..Options::default()
+        };
+        let t = translate(&Snapshot::from_objects(objects), &opts);
+        let ir = &t.gateways["ns/gw"];
+        let res = build(ir, Delivery::Ads, "0.0.0.0");
+        let name = "ns/gw/5300/udp/weighted";
+        let listener = res
+            .listeners
+            .iter()
+            .find(|l| l.name == "ns/gw/5300/udp")
+            .expect("listener");
+        let bytes = listener.encode_to_vec();
+        assert!(
+            bytes.windows(name.len()).any(|w| w == name.as_bytes()),
+            "listener routes elsewhere"
+        );
+        let cluster = res
+            .clusters
+            .iter()
+            .find(|c| c.name == name)
+            .expect("weighted cluster");
+        assert!(cluster.common_lb_config.is_some());
+        let cla = res
+            .endpoints
+            .iter()
+            .find(|e| e.cluster_name == name)
+            .expect("its endpoints");
+        let weights: Vec<(String, u32)> = cla
+            .endpoints
+            .iter()
+            .map(|l| {
+                let zone = l
+                    .locality
+                    .as_ref()
+                    .map(|z| z.zone.clone())
+                    .unwrap_or_default();
+                (zone, l.load_balancing_weight.map(|w| w.value).unwrap_or(0))
+            })
+            .collect();
+        assert_eq!(
+            weights,
+            vec![("ns/a/8080".to_string(), 70), ("ns/b/8080".to_string(), 30)]
+        );
+        let mut cache = encoded::EncodedCache::default();
+        let enc = cache.build(ir, "0.0.0.0");
+        let names: Vec<&str> = enc
+            .iter()
+            .filter(|r| r.type_url == type_urls::CLUSTER)
+            .map(|r| r.name.as_str())
+            .collect();
+        let want: Vec<&str> = res.clusters.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, want);
     }
 }
