@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -102,7 +102,17 @@ pub fn die_with_parent(cmd: &mut Command) {
     }
 }
 
-/// A running echo pod.
+/// How readiness is told for one listener of a pod process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// A TCP connect succeeds.
+    Tcp(u16),
+    /// The UDP port is bound (as /proc/net/udp lists it), so probing sends no datagram the
+    /// backend would log or answer.
+    Udp(u16),
+}
+
+/// A running pod: one process per echo-basic or CoreDNS container.
 pub struct Pod {
     /// Pod name, `<deployment>-<hash>-<hash>`.
     pub name: String,
@@ -114,15 +124,17 @@ pub struct Pod {
     pub ip: Ipv4Addr,
     /// The Deployment it belongs to (`ns/name`).
     pub deployment: String,
-    /// The port it serves plain HTTP on, when it runs our echo.
-    pub http_port: Option<u16>,
-    /// The process.
-    pub child: Option<Child>,
+    /// What must answer before the pod counts as ready (empty: nothing runs).
+    pub probes: Vec<Probe>,
+    /// The processes, one per container we run.
+    pub children: Vec<Child>,
+    /// Mounted Secrets and ConfigMaps that do not exist yet: the pod has not started.
+    pub waiting_for: Vec<Key>,
 }
 
 impl Drop for Pod {
     fn drop(&mut self) {
-        if let Some(c) = &mut self.child {
+        for c in &mut self.children {
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -265,10 +277,33 @@ impl Cluster {
         }
         self.write(&k, &v);
         let is_service = k.0 == "Service";
-        self.objects.insert(k, v);
+        self.objects.insert(k.clone(), v);
         if is_service {
             self.sync_endpoints();
         }
+        self.start_waiting_pods(&k);
+    }
+
+    /// Starts the Deployments whose pods waited for the object `k` (a mounted Secret or
+    /// ConfigMap that has just been created).
+    fn start_waiting_pods(&mut self, k: &Key) {
+        let deps: std::collections::BTreeSet<String> = self
+            .pods
+            .values()
+            .filter(|p| p.waiting_for.contains(k))
+            .map(|p| p.deployment.clone())
+            .collect();
+        if deps.is_empty() {
+            return;
+        }
+        for dep in deps {
+            let (ns, name) = split_ref(&dep);
+            let key = ("Deployment".to_string(), ns, name);
+            if let Some(d) = self.objects.get(&key).cloned() {
+                self.start_deployment(&d);
+            }
+        }
+        self.sync_endpoints();
     }
 
     /// Deletes an object (and the pods of a Deployment).
@@ -310,6 +345,8 @@ impl Cluster {
         )
     }
 
+    /// Replaces the pods of a Deployment: one process per echo-basic or CoreDNS container
+    /// (see `pods`), each on its own loopback address.
     fn start_deployment(&mut self, d: &Value) {
         let (_, ns, name) = key_of(d);
         let dep = format!("{ns}/{name}");
@@ -327,71 +364,30 @@ impl Cluster {
                     .collect()
             })
             .unwrap_or_default();
-        let container = d
-            .pointer("/spec/template/spec/containers/0")
+        let spec = d
+            .pointer("/spec/template/spec")
             .cloned()
             .unwrap_or(json!({}));
         let rs = short_hash(&format!("{dep}/rs"), 10);
+        let pods_dir = self.logs.parent().unwrap_or(&self.logs).join("pods");
         for i in 0..replicas {
             let pod = format!("{name}-{rs}-{}", short_hash(&format!("{dep}/{i}"), 5));
             let ip = self.alloc_ip();
-            let mut env: BTreeMap<String, String> = BTreeMap::new();
-            for e in container
-                .get("env")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let n = e
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                let val = if let Some(v) = e.get("value").and_then(Value::as_str) {
-                    v.to_string()
-                } else {
-                    match e
-                        .pointer("/valueFrom/fieldRef/fieldPath")
-                        .and_then(Value::as_str)
-                    {
-                        Some("metadata.name") => pod.clone(),
-                        Some("metadata.namespace") => ns.clone(),
-                        Some("status.podIP") => ip.to_string(),
-                        _ => String::new(),
-                    }
-                };
-                env.insert(n, val);
-            }
-            let log = self.logs.join(format!("{ns}.{pod}.log"));
-            let special = ["GRPC_ECHO_SERVER", "TCP_ECHO_SERVER", "UDP_ECHO_SERVER"]
-                .iter()
-                .any(|k| env.get(*k).is_some_and(|v| !v.is_empty()));
-            let image = container.get("image").and_then(Value::as_str).unwrap_or("");
-            let (child, http_port) = if special || !image.contains("echo-basic") {
-                // Modes and images our echo does not implement yet: the pod exists, nothing answers.
-                (None, None)
+            let waiting_for = crate::pods::missing_sources(&spec, &ns, &self.objects);
+            let env = crate::pods::PodEnv {
+                name: &pod,
+                namespace: &ns,
+                ip,
+                spec: &spec,
+                objects: &self.objects,
+                echo: &self.echo,
+                dir: pods_dir.join(format!("{ns}.{pod}")),
+                logs: &self.logs,
+            };
+            let (children, probes) = if waiting_for.is_empty() {
+                crate::pods::start(&env)
             } else {
-                let port: u16 = env
-                    .get("HTTP_PORT")
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or(3000);
-                let h2c: u16 = env
-                    .get("H2C_PORT")
-                    .and_then(|p| p.parse().ok())
-                    .unwrap_or(3001);
-                let out = std::fs::File::create(&log).ok();
-                let mut cmd = Command::new(&self.echo);
-                cmd.args(["--listen", &format!("{ip}:{port}")])
-                    .args(["--also-listen", &format!("{ip}:{h2c}")])
-                    .args(["--pod", &pod, "--namespace", &ns])
-                    .stdin(Stdio::null())
-                    .stderr(Stdio::null());
-                die_with_parent(&mut cmd);
-                match out {
-                    Some(f) => cmd.stdout(f),
-                    None => cmd.stdout(Stdio::null()),
-                };
-                (cmd.spawn().ok(), Some(port))
+                (Vec::new(), Vec::new())
             };
             self.pods.insert(
                 pod.clone(),
@@ -401,25 +397,40 @@ impl Cluster {
                     labels: labels.clone(),
                     ip,
                     deployment: dep.clone(),
-                    http_port,
-                    child,
+                    probes,
+                    children,
+                    waiting_for: waiting_for.clone(),
                 },
             );
         }
     }
 
-    /// Waits until every echo pod accepts connections.
+    /// Waits until every pod process listens on all its ports.
     pub fn wait_pods_ready(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         for p in self.pods.values() {
-            let Some(port) = p.http_port else { continue };
-            while TcpStream::connect_timeout(&(p.ip, port).into(), Duration::from_millis(200))
-                .is_err()
-            {
-                if Instant::now() > deadline {
-                    return false;
+            if !p.waiting_for.is_empty() {
+                eprintln!(
+                    "pod {}/{} waits for {:?}",
+                    p.namespace, p.name, p.waiting_for
+                );
+                return false;
+            }
+            for probe in &p.probes {
+                let ready = || match *probe {
+                    Probe::Tcp(port) => {
+                        TcpStream::connect_timeout(&(p.ip, port).into(), Duration::from_millis(200))
+                            .is_ok()
+                    }
+                    Probe::Udp(port) => crate::pods::udp_bound(p.ip, port),
+                };
+                while !ready() {
+                    if Instant::now() > deadline {
+                        eprintln!("pod {}/{} not ready: {probe:?}", p.namespace, p.name);
+                        return false;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
                 }
-                std::thread::sleep(Duration::from_millis(50));
             }
         }
         true
@@ -448,6 +459,7 @@ impl Cluster {
                 .values()
                 .filter(|p| {
                     p.namespace == ns
+                        && p.waiting_for.is_empty()
                         && sel
                             .iter()
                             .all(|(k, v)| p.labels.get(k).map(String::as_str) == v.as_str())
@@ -714,4 +726,94 @@ pub fn pem_of(c: &Cluster, kind: &str, r: &str, key: &str) -> Option<String> {
         .and_then(|d| d.get(key))
         .and_then(Value::as_str)
         .map(str::to_string)
+}
+
+/// The trust anchors for a client told to trust the `tls.crt` of Secret `secret`: that
+/// certificate, plus the CA (a ConfigMap `ca.crt` in the cluster) that issued it when it is a
+/// CA-signed leaf. Go accepts a leaf that is itself in its root pool; WebPKI does not, so the
+/// issuing CA is trusted as well (BASE.md, "Tests that trust a leaf certificate directly").
+pub fn server_trust_pem(c: &Cluster, secret: &str) -> Option<String> {
+    let leaf = pem_of(c, "Secret", secret, "tls.crt")?;
+    let issuer = c
+        .objects
+        .iter()
+        .filter(|(k, _)| k.0 == "ConfigMap")
+        .filter_map(|(k, _)| pem_of(c, "ConfigMap", &format!("{}/{}", k.1, k.2), "ca.crt"))
+        .find(|ca| issued_by(&leaf, ca));
+    Some(match issuer {
+        Some(ca) if !issued_by(&leaf, &leaf) => format!("{leaf}\n{ca}"),
+        _ => leaf,
+    })
+}
+
+/// Whether the first certificate of `leaf_pem` chains to `ca_pem` (names aside).
+fn issued_by(leaf_pem: &str, ca_pem: &str) -> bool {
+    use rustls::client::danger::ServerCertVerifier;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    let Some(Ok(leaf)) = CertificateDer::pem_slice_iter(leaf_pem.as_bytes()).next() else {
+        return false;
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()).flatten() {
+        let _ = roots.add(c);
+    }
+    if roots.is_empty() {
+        return false;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let Ok(v) =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(roots.into(), provider).build()
+    else {
+        return false;
+    };
+    let name = ServerName::from(std::net::Ipv4Addr::new(192, 0, 2, 1));
+    match v.verify_server_cert(&leaf, &[], &name, &[], UnixTime::now()) {
+        Ok(_) => true,
+        // The chain verified; only the (arbitrary) name did not match.
+        Err(rustls::Error::InvalidCertificate(e)) => matches!(
+            e,
+            rustls::CertificateError::NotValidForName
+                | rustls::CertificateError::NotValidForNameContext { .. }
+        ),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ca_signed_leaf_is_trusted_through_its_issuer() {
+        let mut c = Cluster::new(
+            PathBuf::from("/nonexistent"),
+            PathBuf::from("/nonexistent"),
+            PathBuf::from("echo"),
+            "x".into(),
+        );
+        let ca = Ca::new().unwrap();
+        let other = Ca::new().unwrap();
+        let leaf = ca.sign(&["abc.example.com"], false).unwrap();
+        c.objects.insert(
+            ("Secret".into(), "ns".into(), "leaf".into()),
+            tls_secret("ns/leaf", &leaf),
+        );
+        for (name, x) in [("a-other", &other), ("b-ca", &ca)] {
+            c.objects.insert(
+                ("ConfigMap".into(), "ns".into(), name.into()),
+                ca_configmap(&format!("ns/{name}"), &x.pem()),
+            );
+        }
+        let pem = server_trust_pem(&c, "ns/leaf").unwrap();
+        assert!(pem.starts_with(&leaf.cert));
+        assert!(pem.contains(&ca.pem().cert));
+        assert!(!pem.contains(&other.pem().cert));
+        let own = self_signed(&["*"]).unwrap();
+        c.objects.insert(
+            ("Secret".into(), "ns".into(), "self".into()),
+            tls_secret("ns/self", &own),
+        );
+        assert_eq!(server_trust_pem(&c, "ns/self").unwrap(), own.cert);
+    }
 }

@@ -3,13 +3,17 @@
 //! ConformanceReport.
 
 mod checks;
+mod grpc;
 mod h2;
 mod http;
 mod kube;
+mod l4;
 mod mirror;
+mod pods;
 mod repeat;
 mod traffic;
 mod websocket;
+mod weights;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{SocketAddr, TcpListener};

@@ -426,7 +426,7 @@ fn parse_location(
 fn tls_of(ctx: &Ctx, e: &Value) -> Result<Tls, String> {
     let t = e.get("tls").cloned().unwrap_or_default();
     let c = ctx.cluster.lock().map_err(|e| e.to_string())?;
-    let roots = crate::kube::pem_of(&c, "Secret", s(&t, "serverCertificate"), "tls.crt")
+    let roots = crate::kube::server_trust_pem(&c, s(&t, "serverCertificate"))
         .ok_or("serverCertificate Secret not found")?;
     let client = match t.get("clientCertificate").and_then(Value::as_str) {
         Some(r) => Some((
@@ -585,14 +585,27 @@ pub fn run(ctx: &Ctx, test: &Value, defaults: &Value, e: &Value) -> Result<(), S
             let name = test.get("shortName").and_then(Value::as_str).unwrap_or("");
             crate::websocket::run(&t, e, name, timeout)
         }
+        "tls-connection-rejected"
+        | "tcp"
+        | "tcp-connect"
+        | "tcp-echo-samples"
+        | "udp"
+        | "udp-echo-samples"
+        | "dns" => crate::l4::run(ctx, test, defaults, e, kind),
+        "grpc" => crate::grpc::run(ctx, test, defaults, e),
         other => Err(format!(
             "traffic kind {other} is not implemented by the harness"
         )),
     }
 }
 
-/// Runs a `weights` entry (HTTP only).
+/// Runs a `weights` entry: HTTP here; gRPC, TCP and UDP in their modules.
 pub fn weights(ctx: &Ctx, test: &Value, w: &Value) -> Result<(), String> {
+    match s(w, "kind") {
+        "tcp" | "udp" => return crate::l4::weights(ctx, test, w),
+        "grpc" => return crate::grpc::weights(ctx, test, w),
+        _ => {}
+    }
     if s(w, "kind") != "http" {
         return Err(format!(
             "weights of kind {} are not implemented by the harness",
