@@ -261,6 +261,28 @@ pub fn status(
             "No valid listener to program",
         )
     });
+    // Listeners are grouped by owner (the Gateway's, then each set's in order): one pass.
+    let mut by_owner: BTreeMap<&ObjectKey, Vec<&ListenerCtx>> = BTreeMap::new();
+    for l in all {
+        by_owner.entry(&l.owner).or_default().push(l);
+    }
+    let mut sets = Vec::new();
+    for ls_key in &info.listener_sets {
+        let Some(ls) = snapshot.listener_set(&ls_key.namespace, &ls_key.name) else {
+            continue;
+        };
+        let mine = by_owner.get(ls_key).map(Vec::as_slice).unwrap_or_default();
+        sets.push((ls_key.clone(), listenersets::status(ls, mine, time)));
+    }
+    // Only ListenerSets with `Accepted: True` count as attached (GatewayStatus.attachedListenerSets).
+    let attached = sets
+        .iter()
+        .filter(|(_, st)| {
+            st.conditions
+                .iter()
+                .any(|c| c.type_ == types::ACCEPTED && c.status == "True")
+        })
+        .count();
     let mut out = vec![(
         key.clone(),
         StatusBody::Gateway(GatewayStatus {
@@ -268,24 +290,13 @@ pub fn status(
             conditions,
             listeners: own.iter().map(|l| listeners::status(l)).collect(),
             attached_listener_sets: (!info.listener_sets.is_empty())
-                .then(|| i32::try_from(info.listener_sets.len()).unwrap_or(i32::MAX)),
+                .then(|| i32::try_from(attached).unwrap_or(i32::MAX)),
         }),
     )];
-    // Listeners are grouped by owner (the Gateway's, then each set's in order): one pass.
-    let mut by_owner: BTreeMap<&ObjectKey, Vec<&ListenerCtx>> = BTreeMap::new();
-    for l in all {
-        by_owner.entry(&l.owner).or_default().push(l);
-    }
-    for ls_key in &info.listener_sets {
-        let Some(ls) = snapshot.listener_set(&ls_key.namespace, &ls_key.name) else {
-            continue;
-        };
-        let mine = by_owner.get(ls_key).map(Vec::as_slice).unwrap_or_default();
-        out.push((
-            ls_key.clone(),
-            StatusBody::ListenerSet(listenersets::status(ls, mine, time)),
-        ));
-    }
+    out.extend(
+        sets.into_iter()
+            .map(|(k, st)| (k, StatusBody::ListenerSet(st))),
+    );
     for ls_key in &info.refused {
         if let Some(ls) = snapshot.listener_set(&ls_key.namespace, &ls_key.name) {
             out.push((
@@ -295,4 +306,60 @@ pub fn status(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::status::StatusBody;
+    use crate::{load, translate, Options, Snapshot};
+
+    const MANIFESTS: &str = r#"
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: gc}
+spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: infra}
+spec:
+  gatewayClassName: gc
+  allowedListeners: {namespaces: {from: Same}}
+  listeners:
+  - {name: taken, port: 80, protocol: HTTP, hostname: taken.example.com}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: ListenerSet
+metadata: {name: partly-valid, namespace: infra}
+spec:
+  parentRef: {name: gw, kind: Gateway, group: gateway.networking.k8s.io}
+  listeners:
+  - {name: fine, port: 80, protocol: HTTP, hostname: fine.example.com}
+  - {name: clash, port: 80, protocol: HTTP, hostname: taken.example.com}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: ListenerSet
+metadata: {name: all-conflicted, namespace: infra}
+spec:
+  parentRef: {name: gw, kind: Gateway, group: gateway.networking.k8s.io}
+  listeners:
+  - {name: clash, port: 80, protocol: HTTP, hostname: taken.example.com}
+"#;
+
+    /// ListenerSetHostnameConflict: a set whose every listener is rejected is not attached.
+    #[test]
+    fn only_accepted_listener_sets_count_as_attached() {
+        let loaded = load::parse_str(MANIFESTS, "test.yaml");
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let t = translate(&Snapshot::from_loaded(loaded.objects), &Options::default());
+        let gw = t
+            .status
+            .iter()
+            .find_map(|s| match &s.status {
+                StatusBody::Gateway(g) if s.metadata.name == "gw" => Some(g),
+                _ => None,
+            })
+            .expect("Gateway status");
+        assert_eq!(gw.attached_listener_sets, Some(1));
+    }
 }
