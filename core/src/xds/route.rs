@@ -399,7 +399,9 @@ fn cors(c: &crate::model::HttpCorsFilter) -> CorsPerRoute {
                     ..Default::default()
                 }
             } else if o.contains('*') {
-                let r = regex::escape(o).replace("\\*", "[^.]+");
+                // The wildcard spans any number of labels: `https://*.bar.com` allows
+                // `https://xpto.www.bar.com` (HTTPRouteCORS).
+                let r = regex::escape(o).replace("\\*", ".+");
                 StringMatcher {
                     match_pattern: Some(string_matcher::MatchPattern::SafeRegex(regex(&format!(
                         "^{r}$"
@@ -422,9 +424,47 @@ fn cors(c: &crate::model::HttpCorsFilter) -> CorsPerRoute {
         expose_headers: join(&c.expose_headers),
         max_age: c.max_age.map(|a| a.to_string()).unwrap_or_default(),
         allow_credentials: c.allow_credentials.map(|value| BoolValue { value }),
+        // A preflight from an origin the policy does not allow is answered by the gateway
+        // (without CORS headers), never by the backend (HTTPRouteCORS).
+        forward_not_matching_preflights: Some(BoolValue { value: false }),
         ..Default::default()
     }
 }
 
 #[allow(dead_code)]
 fn unused(_: CorsPolicy, _: regex_matcher::EngineType) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin_regex(origin: &str) -> String {
+        let c = crate::model::HttpCorsFilter {
+            allow_origins: Some(vec![origin.to_string()]),
+            ..Default::default()
+        };
+        match &cors(&c).allow_origin_string_match[0].match_pattern {
+            Some(string_matcher::MatchPattern::SafeRegex(r)) => r.regex.clone(),
+            other => panic!("not a regex: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn cors_origin_wildcard_spans_labels() {
+        let re = regex::Regex::new(&origin_regex("https://*.bar.com")).expect("regex");
+        assert!(re.is_match("https://www.bar.com"));
+        assert!(re.is_match("https://xpto.www.bar.com"));
+        assert!(!re.is_match("https://bar.com"));
+        assert!(!re.is_match("http://www.bar.com"));
+        assert!(!re.is_match("https://www.bar.com.evil.org"));
+    }
+
+    #[test]
+    fn cors_preflights_from_other_origins_stay_at_the_gateway() {
+        let c = crate::model::HttpCorsFilter::default();
+        assert_eq!(
+            cors(&c).forward_not_matching_preflights,
+            Some(BoolValue { value: false })
+        );
+    }
+}
