@@ -4,6 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -85,6 +86,20 @@ pub struct Tls {
     pub server_name: String,
     /// The client configuration.
     pub config: Arc<rustls::ClientConfig>,
+    /// Set once a server requested the client certificate (never set without one).
+    pub cert_requested: Arc<AtomicBool>,
+    /// Whether a client certificate is configured.
+    pub has_client_cert: bool,
+}
+
+impl Tls {
+    /// With a client certificate configured, the server must have asked for it (SCHEMA.md §6.3).
+    pub fn check_cert_requested(&self) -> Result<(), String> {
+        if self.has_client_cert && !self.cert_requested.load(Ordering::SeqCst) {
+            return Err("the server did not request the client certificate".into());
+        }
+        Ok(())
+    }
 }
 
 /// Builds a client configuration trusting `roots_pem` (certificates, possibly leaves), with an
@@ -94,6 +109,16 @@ pub fn tls_config(
     client: Option<(&str, &str)>,
     alpn: &[&str],
 ) -> Result<Arc<rustls::ClientConfig>, String> {
+    client_tls(roots_pem, client, alpn).map(|(config, _)| config)
+}
+
+/// As [`tls_config`], and also a flag set once a server asks for the client certificate
+/// (the suite asserts that the server requested one whenever a test configures it).
+pub fn client_tls(
+    roots_pem: &str,
+    client: Option<(&str, &str)>,
+    alpn: &[&str],
+) -> Result<(Arc<rustls::ClientConfig>, Arc<AtomicBool>), String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -108,11 +133,12 @@ pub fn tls_config(
     )
     .build()
     .map_err(|e| e.to_string())?;
-    let b = rustls::ClientConfig::builder_with_provider(provider)
+    let b = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(GoNames(inner)));
+    let asked = Arc::new(AtomicBool::new(false));
     let mut cfg = match client {
         Some((cert, key)) => {
             let certs: Vec<CertificateDer<'static>> =
@@ -120,13 +146,40 @@ pub fn tls_config(
                     .collect::<Result<_, _>>()
                     .map_err(|e| e.to_string())?;
             let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).map_err(|e| e.to_string())?;
-            b.with_client_auth_cert(certs, key)
-                .map_err(|e| e.to_string())?
+            let key = rustls::sign::CertifiedKey::from_der(certs, key, &provider)
+                .map_err(|e| e.to_string())?;
+            b.with_client_cert_resolver(Arc::new(RecordingClientCert {
+                key: Arc::new(key),
+                asked: asked.clone(),
+            }))
         }
         None => b.with_no_client_auth(),
     };
     cfg.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
-    Ok(Arc::new(cfg))
+    Ok((Arc::new(cfg), asked))
+}
+
+/// Presents one client certificate and records that a server requested it.
+#[derive(Debug)]
+struct RecordingClientCert {
+    key: Arc<rustls::sign::CertifiedKey>,
+    asked: Arc<AtomicBool>,
+}
+
+impl rustls::client::ResolvesClientCert for RecordingClientCert {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        // rustls asks the resolver only on a CertificateRequest from the server.
+        self.asked.store(true, Ordering::SeqCst);
+        Some(self.key.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
 }
 
 /// WebPKI verification with Go's host name rules: Go accepts a wildcard one label above a

@@ -209,7 +209,12 @@ pub fn compare(
             return Err(format!("protocol {}, want {p}", resp.proto));
         }
     }
-    let ignore_ws = e.get("ignoreWhitespace").and_then(Value::as_bool) == Some(true);
+    // Transcribed under `response` (HTTPRouteCORS) or beside it.
+    let ignore_ws = e
+        .get("ignoreWhitespace")
+        .or_else(|| want.get("ignoreWhitespace"))
+        .and_then(Value::as_bool)
+        == Some(true);
     if st == 200 || st == 204 {
         let json_body = resp.header("content-type").as_deref() == Some("application/json");
         let echoed: Value = if json_body {
@@ -345,8 +350,23 @@ pub fn compare(
                 return Err(format!("sni {got:?}, want {sni}"));
             }
         }
-        if exp.get("clientCert").is_some() {
-            return Err("clientCert expectations are not implemented by the harness".into());
+        if let Some(cc) = exp.get("clientCert") {
+            let want = cc
+                .get("pem")
+                .and_then(Value::as_str)
+                .ok_or("clientCert was not resolved to a PEM")?;
+            let peers: Vec<&str> = echoed
+                .pointer("/tls/peerCertificates")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            if !peers.iter().any(|p| p.trim() == want.trim()) {
+                return Err(format!(
+                    "the backend saw client certificates {peers:?}, not the expected one"
+                ));
+            }
         }
     } else if matches!(st, 300..=305 | 307 | 308) {
         if let Some(rr) = e.get("redirectRequest") {
@@ -441,7 +461,7 @@ fn tls_of(ctx: &Ctx, e: &Value) -> Result<Tls, String> {
     } else {
         &["http/1.1"]
     };
-    let config = http::tls_config(
+    let (config, cert_requested) = http::client_tls(
         &roots,
         client.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
         alpn,
@@ -449,6 +469,8 @@ fn tls_of(ctx: &Ctx, e: &Value) -> Result<Tls, String> {
     Ok(Tls {
         server_name: s(&t, "serverName").to_string(),
         config,
+        cert_requested,
+        has_client_cert: client.is_some(),
     })
 }
 
@@ -517,6 +539,25 @@ pub fn eventually(
     Ok(())
 }
 
+/// Replaces `clientCert: {secretCert: ns/name}` (in `expectedRequest`, else `request`) by the
+/// `tls.crt` PEM of that Secret, as `clientCert: {pem}`.
+fn resolve_client_cert(ctx: &Ctx, e: &mut Value) -> Result<(), String> {
+    for p in ["/expectedRequest/clientCert", "/request/clientCert"] {
+        let Some(r) = e.pointer(p).map(|cc| s(cc, "secretCert").to_string()) else {
+            continue;
+        };
+        let pem = {
+            let c = ctx.cluster.lock().map_err(|e| e.to_string())?;
+            crate::kube::pem_of(&c, "Secret", &r, "tls.crt")
+                .ok_or(format!("clientCert: no Secret {r}"))?
+        };
+        if let Some(v) = e.pointer_mut(p) {
+            *v = serde_json::json!({ "pem": pem });
+        }
+    }
+    Ok(())
+}
+
 /// Runs one traffic entry.
 pub fn run(ctx: &Ctx, test: &Value, defaults: &Value, e: &Value) -> Result<(), String> {
     let kind = e
@@ -534,8 +575,12 @@ pub fn run(ctx: &Ctx, test: &Value, defaults: &Value, e: &Value) -> Result<(), S
                 set_request_id(&mut e, &new_uuid());
             }
             // The log watch starts before the requests (SCHEMA.md §6.1 `mirroredTo`).
+            resolve_client_cert(ctx, &mut e)?;
             let watches = crate::mirror::watch_all(ctx, &e)?;
             eventually(&e, &t, &conn, 3, timeout)?;
+            if let Some(tls) = &conn.tls {
+                tls.check_cert_requested()?;
+            }
             crate::mirror::expect_logged(&watches, &e)
         }
         "http-expect-failure" => {
@@ -569,7 +614,7 @@ pub fn run(ctx: &Ctx, test: &Value, defaults: &Value, e: &Value) -> Result<(), S
             let req = build(e, &t)?;
             match http::send(t.addr, &req, Some(&tls), REQUEST_TIMEOUT) {
                 Ok(r) => Err(format!("request succeeded with {}", r.status)),
-                Err(_) => Ok(()),
+                Err(_) => tls.check_cert_requested(),
             }
         }
         "http-repeat" => {
