@@ -15,10 +15,6 @@ use gatewright::xds::encoded::EncodedCache;
 use gatewright::xds::{self, Delivery, GatewayResources};
 use gatewright::{Object, Options, Snapshot};
 
-/// The allocator `gatewright serve` runs with, so the figures are the controller's.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn load(text: &str) -> Vec<Object> {
     parse_str(text, "bench.yaml")
         .objects

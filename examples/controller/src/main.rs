@@ -7,11 +7,6 @@ use clap::{Parser, Subcommand, ValueEnum};
 use gatewright::output::{self, DocumentOptions, ResourceType};
 use gatewright::{Kind, Object};
 
-/// Translation is allocation-heavy (many small strings and maps); mimalloc serves that about a
-/// third faster than glibc's allocator and returns freed memory to the OS sooner (BENCHMARKS.md).
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "gatewright",
