@@ -44,6 +44,29 @@ impl Ord for ByRank {
     }
 }
 
+/// A redirect with neither scheme nor port goes to the listener's port (Gateway API:
+/// "the port of the Gateway listener"); Envoy would otherwise drop the port when it replaces
+/// the hostname. Listeners on their scheme's well-known port need nothing. The copy keeps the
+/// route's rank and name, so [`Table::remove`] finds it from the shared route.
+fn with_listener_port(r: &Arc<RouteIr>, l: &ListenerCtx) -> Arc<RouteIr> {
+    let well_known = match l.protocol {
+        Some(Protocol::Https) => 443,
+        _ => 80,
+    };
+    match &r.action {
+        ActionIr::Redirect(rd)
+            if rd.scheme.is_none() && rd.port.is_none() && l.port != well_known =>
+        {
+            let mut copy = RouteIr::clone(r);
+            if let ActionIr::Redirect(rd) = &mut copy.action {
+                rd.port = u32::try_from(l.port).ok();
+            }
+            Arc::new(copy)
+        }
+        _ => r.clone(),
+    }
+}
+
 /// Where the HTTP routes of a listener go: HTTP listeners of a port share one table, each
 /// HTTPS listener has its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -190,10 +213,11 @@ impl Placements {
             if http {
                 let table = table_key(*li, &listeners[*li]);
                 for r in &outcome.routes {
+                    let placed = with_listener_port(r, &listeners[*li]);
                     for h in hosts {
                         self.overlap.add(*li, h, r, changed);
                         if let Some(t) = table {
-                            self.tables.entry(t).or_default().add(h, r);
+                            self.tables.entry(t).or_default().add(h, &placed);
                         }
                     }
                 }
@@ -385,6 +409,7 @@ impl Placements {
 
 #[cfg(test)]
 mod tests {
+    use crate::translate::ActionIr;
     use crate::{load, translate, Options, Snapshot};
 
     /// Two TCPRoutes (and two UDPRoutes) on one listener: the port goes to the oldest route,
@@ -434,5 +459,51 @@ spec:
             let f = gw.ports[&key].forward.as_ref().expect("a forward");
             assert_eq!(f.name, format!("infra/{route}"));
         }
+    }
+
+    /// A redirect that names only a hostname keeps the listener's port when that port is not
+    /// the scheme's well-known one (HTTPRouteRedirectPortAndScheme).
+    #[test]
+    fn a_hostname_redirect_keeps_the_listener_port() {
+        let m = r#"
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: gc}
+spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: infra}
+spec:
+  gatewayClassName: gc
+  listeners:
+  - {name: http, port: 80, protocol: HTTP}
+  - {name: alt, port: 8080, protocol: HTTP}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: redirect, namespace: infra}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - filters: [{type: RequestRedirect, requestRedirect: {hostname: example.org}}]
+"#;
+        let loaded = load::parse_str(m, "test.yaml");
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let t = translate(&Snapshot::from_loaded(loaded.objects), &Options::default());
+        let gw = &t.gateways["infra/gw"];
+        let port_of = |port: u16| {
+            let table = gw.ports[&(port, false)]
+                .http
+                .as_ref()
+                .expect("a route table");
+            let route = &table.vhosts.values().next().expect("a virtual host")[0];
+            match &route.action {
+                ActionIr::Redirect(rd) => rd.port,
+                other => panic!("not a redirect: {other:?}"),
+            }
+        };
+        assert_eq!(port_of(8080), Some(8080));
+        assert_eq!(port_of(80), None);
     }
 }
