@@ -160,7 +160,7 @@ fn set_path(v: &mut Value, path: &str, value: Value) -> Result<(), String> {
     for (n, b) in segs {
         if let Some((_, Some(prev))) = fixed.last_mut() {
             if !path.contains(&format!("[{prev}]")) {
-                *prev = format!("{prev}.{n}");
+                *prev = format!("{prev}.{}", n.trim_end_matches(']'));
                 continue;
             }
         }
@@ -208,6 +208,22 @@ fn set_path(v: &mut Value, path: &str, value: Value) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The live value `what` names: `<path> of <Kind> <ns/name>`, where the path is like
+/// `data[ca.crt]` (Secret/ConfigMap data, decoded as the cluster holds it) or
+/// `spec.validation.caCertificateRefs`.
+fn live_field(c: &kube::Cluster, what: &str) -> Option<Value> {
+    let (path, object) = what.split_once(" of ")?;
+    let (kind, r) = object.trim().split_once(' ')?;
+    if let Some(key) = path.strip_prefix("data[").and_then(|k| k.strip_suffix(']')) {
+        return kube::pem_of(c, kind, r.trim(), key).map(Value::from);
+    }
+    let mut cur = c.get(kind, r.trim())?;
+    for seg in path.split('.') {
+        cur = cur.get(seg)?;
+    }
+    Some(cur.clone())
 }
 
 fn setup_action(ctx: &Ctx, a: &Value) -> Result<(), String> {
@@ -268,14 +284,9 @@ fn setup_action(ctx: &Ctx, a: &Value) -> Result<(), String> {
         }
         "remember" => {
             let what = s("what");
-            // `what` names a live field, e.g. "ConfigMap ns/name data[ca.crt]".
-            let parts: Vec<&str> = what.split_whitespace().collect();
-            let v = if parts.len() == 3 {
+            let v = {
                 let c = ctx.cluster.lock().map_err(|e| e.to_string())?;
-                let key = parts[2].trim_start_matches("data[").trim_end_matches(']');
-                kube::pem_of(&c, parts[0], parts[1], key).map(Value::from)
-            } else {
-                None
+                live_field(&c, &what)
             };
             let v = v.ok_or(format!("cannot remember {what:?}"))?;
             ctx.memory
@@ -292,9 +303,19 @@ fn setup_action(ctx: &Ctx, a: &Value) -> Result<(), String> {
                 .cloned()
                 .ok_or(format!("no {kind} {}", s("object")))?;
             if let Some(sets) = a.get("set").and_then(Value::as_array) {
+                let mem = ctx.memory.lock().map_err(|e| e.to_string())?.clone();
                 for st in sets {
                     let p = st.get("path").and_then(Value::as_str).unwrap_or("");
-                    set_path(&mut obj, p, st.get("value").cloned().unwrap_or(Value::Null))?;
+                    let mut value = st.get("value").cloned().unwrap_or(Value::Null);
+                    // `"{name}"` is a value stored by `remember`, of any type.
+                    if let Some(m) = value
+                        .as_str()
+                        .and_then(|v| v.strip_prefix('{')?.strip_suffix('}'))
+                        .and_then(|k| mem.get(k))
+                    {
+                        value = m.clone();
+                    }
+                    set_path(&mut obj, p, value)?;
                 }
             }
             if let Some(l) = a.get("appendListener") {
@@ -827,4 +848,20 @@ fn real_main(args: &Args, conf: &Path) -> Result<(), String> {
     drop(cluster);
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_path_keeps_dotted_keys_whole() {
+        let mut v = json!({"data": {"ca.crt": "x"}, "spec": {"rules": [{"name": "a"}]}});
+        set_path(&mut v, "data[ca.crt]", json!("")).expect("set");
+        set_path(&mut v, "spec.rules[0].name", json!("b")).expect("set");
+        assert_eq!(
+            v,
+            json!({"data": {"ca.crt": ""}, "spec": {"rules": [{"name": "b"}]}})
+        );
+    }
 }
