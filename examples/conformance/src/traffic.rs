@@ -1,7 +1,6 @@
 //! Traffic expectations (SCHEMA.md §6 and §8): HTTP and HTTPS round trips with the upstream
 //! comparison and convergence rules, expected failures, and weighted distributions.
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -659,103 +658,20 @@ pub fn weights(ctx: &Ctx, test: &Value, w: &Value) -> Result<(), String> {
     }
     let defaults = serde_json::json!({"gateway": s(w, "gateway")});
     let t = target(ctx, test, &defaults, w, false)?;
-    let total = w
-        .get("totalRequests")
-        .and_then(Value::as_u64)
-        .unwrap_or(500) as usize;
-    let conc = w.get("concurrency").and_then(Value::as_u64).unwrap_or(10) as usize;
-    let tol = w.get("tolerance").and_then(Value::as_f64).unwrap_or(0.05);
-    let attempts = w.get("maxAttempts").and_then(Value::as_u64).unwrap_or(10);
-    let expected: BTreeMap<String, f64> = w
-        .get("expectedWeights")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(0.0)))
-                .collect()
-        })
-        .unwrap_or_default();
     let mut case = w.get("perRequest").cloned().unwrap_or_default();
     case["request"] = w.get("request").cloned().unwrap_or_default();
-    let mut last = String::new();
-    for _ in 0..attempts {
-        let counts = std::sync::Mutex::new(BTreeMap::<String, usize>::new());
-        let errors = std::sync::Mutex::new(Vec::<String>::new());
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        std::thread::scope(|sc| {
-            for _ in 0..conc {
-                sc.spawn(|| loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    if i >= total {
-                        return;
-                    }
-                    let mut req = match build(&case, &t) {
-                        Ok(r) => r,
-                        Err(m) => {
-                            if let Ok(mut e) = errors.lock() {
-                                e.push(m);
-                            }
-                            return;
-                        }
-                    };
-                    if i.is_multiple_of(2) {
-                        req.headers
-                            .push(("X-Jitter".into(), format!("{}", (i * 7919) % 10000)));
-                    }
-                    let r = http::send(t.addr, &req, None, Duration::from_secs(10)).and_then(|r| {
-                        compare(&case, &req, &r, "http", &t)?;
-                        let v: Value =
-                            serde_json::from_slice(&r.body).map_err(|e| e.to_string())?;
-                        Ok(s(&v, "pod").to_string())
-                    });
-                    match r {
-                        Ok(pod) => {
-                            let parts: Vec<&str> = pod.split('-').collect();
-                            let name = parts[..parts.len().saturating_sub(2)].join("-");
-                            if let Ok(mut c) = counts.lock() {
-                                *c.entry(name).or_default() += 1;
-                            }
-                        }
-                        Err(m) => {
-                            if let Ok(mut e) = errors.lock() {
-                                e.push(m);
-                            }
-                        }
-                    }
-                });
-            }
-        });
-        let errors = errors.into_inner().unwrap_or_default();
-        let counts = counts.into_inner().unwrap_or_default();
-        if let Some(e) = errors.first() {
-            last = format!("{} failed samples, e.g. {e}", errors.len());
-            continue;
+    let entropy = w.pointer("/entropy/header").and_then(Value::as_str);
+    crate::weights::run(&crate::weights::Spec::of(w), |i| {
+        let mut req = build(&case, &t)?;
+        // Half the samples carry a random value, so hashing load balancers see entropy.
+        if let Some((h, v)) = entropy.and_then(|h| crate::weights::jitter(i).map(|v| (h, v))) {
+            req.headers.push((h.to_string(), v));
         }
-        let mut bad = None;
-        for (b, n) in &counts {
-            match expected.get(b) {
-                None => bad = Some(format!("unexpected backend {b}")),
-                Some(wt) => {
-                    let share = *n as f64 / total as f64;
-                    if (share - wt).abs() > tol {
-                        bad = Some(format!("{b}: {share:.3}, want {wt}"));
-                    }
-                }
-            }
-        }
-        let nonzero = expected.values().filter(|w| **w > 0.0).count();
-        if counts.len() != nonzero {
-            bad = bad.or(Some(format!(
-                "{} backends seen, want {nonzero}",
-                counts.len()
-            )));
-        }
-        match bad {
-            None => return Ok(()),
-            Some(b) => last = format!("{b} ({counts:?})"),
-        }
-    }
-    Err(format!("distribution: {last}"))
+        let r = http::send(t.addr, &req, None, REQUEST_TIMEOUT)?;
+        compare(&case, &req, &r, "http", &t)?;
+        let v: Value = serde_json::from_slice(&r.body).map_err(|e| e.to_string())?;
+        Ok(s(&v, "pod").to_string())
+    })
 }
 
 #[cfg(test)]
