@@ -50,9 +50,59 @@ pub fn intersect(listener: Option<&str>, route: &[String]) -> Vec<String> {
     out
 }
 
+/// Whether listener hostname `other` is strictly more specific than `this` (`None`: any host):
+/// it matches a subset of the hosts `this` matches.
+pub fn more_specific(other: Option<&str>, this: Option<&str>) -> bool {
+    match (other, this) {
+        (Some(_), None) => true,
+        (Some(o), Some(t)) => o != t && covers(t, o),
+        (None, _) => false,
+    }
+}
+
+/// Listener isolation (GatewayHTTPListenerIsolation): of the hostnames a route serves through a
+/// listener whose hostname is `own`, drops those that a strictly more specific listener of the
+/// same port (`siblings`) covers, since requests for them belong to that listener alone.
+pub fn isolate(hosts: Vec<String>, own: Option<&str>, siblings: &[Option<&str>]) -> Vec<String> {
+    hosts
+        .into_iter()
+        .filter(|h| {
+            !siblings
+                .iter()
+                .any(|s| more_specific(*s, own) && s.is_some_and(|pattern| covers(pattern, h)))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn more_specific_listeners_take_their_hosts() {
+        let route: Vec<String> = [
+            "bar.com",
+            "*.example.com",
+            "*.foo.example.com",
+            "abc.foo.example.com",
+        ]
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+        let siblings = [
+            None,
+            Some("*.example.com"),
+            Some("*.foo.example.com"),
+            Some("abc.foo.example.com"),
+        ];
+        let served = |own: Option<&str>| isolate(intersect(own, &route), own, &siblings);
+        assert_eq!(served(None), ["bar.com"]);
+        assert_eq!(served(Some("*.example.com")), ["*.example.com"]);
+        assert_eq!(served(Some("*.foo.example.com")), ["*.foo.example.com"]);
+        assert_eq!(served(Some("abc.foo.example.com")), ["abc.foo.example.com"]);
+        // A catch-all route keeps `*`: the more specific virtual hosts already win in Envoy.
+        assert_eq!(isolate(intersect(None, &[]), None, &siblings), ["*"]);
+    }
 
     #[test]
     fn wildcards_cover_one_or_more_labels() {

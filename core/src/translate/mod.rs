@@ -75,6 +75,25 @@ pub struct Translation {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The hostnames a route serves through HTTP listener `li`, less those a more specific ready
+/// HTTP listener of the same port owns: HTTP listeners of a port share one route table, where
+/// they would otherwise mix (HTTPS listeners have a table each, chosen by SNI).
+fn isolated(listeners: &[ListenerCtx], li: usize, hosts: Vec<String>) -> Vec<String> {
+    let l = &listeners[li];
+    if l.protocol != Some(listeners::Protocol::Http) {
+        return hosts;
+    }
+    let siblings: Vec<Option<&str>> = listeners
+        .iter()
+        .enumerate()
+        .filter(|(i, o)| {
+            *i != li && o.ready && o.port == l.port && o.protocol == Some(listeners::Protocol::Http)
+        })
+        .map(|(_, o)| o.hostname.as_deref())
+        .collect();
+    hostnames::isolate(hosts, l.hostname.as_deref(), &siblings)
+}
+
 /// Translates a snapshot. Deterministic: the same objects in any order give the same result.
 pub fn translate(snapshot: &Snapshot, opts: &Options) -> Translation {
     let mut state = state::State::new(false);
@@ -309,7 +328,7 @@ fn route_parents(
             for (li, hosts) in attachment.listeners {
                 part.attached.push(li);
                 if listeners[li].ready {
-                    part.placed.push((li, hosts));
+                    part.placed.push((li, isolated(listeners, li, hosts)));
                 }
             }
         }
