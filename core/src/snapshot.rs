@@ -1,5 +1,6 @@
 //! A consistent set of objects: what the translation reads. Cheap to clone (objects are shared).
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -33,14 +34,15 @@ macro_rules! typed_iter {
         /// All objects of this kind, in key order.
         pub fn $fn(&self) -> impl Iterator<Item = &$ty> + '_ {
             self.of_kind(Kind::$kind).filter_map(|o| match o {
-                Object::$kind(x) => Some(x),
+                // Borrow: the same for a variant held inline and one boxed.
+                Object::$kind(x) => Some(Borrow::<$ty>::borrow(x)),
                 _ => None,
             })
         }
         /// One object of this kind by namespace and name.
         pub fn $get(&self, namespace: &str, name: &str) -> Option<&$ty> {
             match self.get(&ObjectKey::new(Kind::$kind, namespace, name)) {
-                Some(Object::$kind(x)) => Some(x),
+                Some(Object::$kind(x)) => Some(Borrow::<$ty>::borrow(x)),
                 _ => None,
             }
         }
@@ -173,7 +175,7 @@ impl Snapshot {
     ) -> impl Iterator<Item = &'a BackendTlsPolicy> + 'a {
         self.in_namespace(Kind::BackendTlsPolicy, namespace)
             .filter_map(|o| match o {
-                Object::BackendTlsPolicy(p) => Some(p),
+                Object::BackendTlsPolicy(p) => Some(&**p),
                 _ => None,
             })
     }

@@ -267,21 +267,21 @@ impl std::fmt::Display for Kind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 #[allow(missing_docs)]
-// Objects live behind an Arc in a Snapshot; boxing variants would add an indirection, not save memory.
-#[allow(clippy::large_enum_variant)]
+// Every Arc<Object> in a Snapshot is the size of the largest variant: the large, rare kinds are
+// boxed so that routes and EndpointSlices (most objects at scale) take 360 bytes, not 792.
 pub enum Object {
     GatewayClass(GatewayClass),
-    Gateway(Gateway),
-    ListenerSet(ListenerSet),
+    Gateway(Box<Gateway>),
+    ListenerSet(Box<ListenerSet>),
     HttpRoute(HttpRoute),
     GrpcRoute(GrpcRoute),
     TlsRoute(TlsRoute),
     TcpRoute(TcpRoute),
     UdpRoute(UdpRoute),
     ReferenceGrant(ReferenceGrant),
-    BackendTlsPolicy(BackendTlsPolicy),
+    BackendTlsPolicy(Box<BackendTlsPolicy>),
     Namespace(Namespace),
-    Service(Service),
+    Service(Box<Service>),
     EndpointSlice(EndpointSlice),
     Secret(Secret),
     ConfigMap(ConfigMap),
