@@ -139,7 +139,7 @@ fn check_references(snapshot: &Snapshot, t: &Translation) -> Result<(), String> 
             for route in table.vhosts.values().flatten() {
                 let mut clusters: Vec<&String> = route.mirrors.iter().map(|(c, _)| c).collect();
                 if let ActionIr::Forward { clusters: cs, .. } = &route.action {
-                    clusters.extend(cs.iter().map(|(c, _)| c));
+                    clusters.extend(cs.iter().map(|b| &b.cluster));
                 }
                 for c in clusters {
                     let Some(cluster) = ir.clusters.get(c) else {

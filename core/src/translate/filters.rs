@@ -79,13 +79,39 @@ pub fn check_grpc_rule(rule: &GrpcRouteRule) -> Result<(), FilterError> {
 /// Checks backendRef-level filters: only header modifiers and a hostname-only URLRewrite
 /// can be applied per backend (Envoy's weighted clusters cannot rewrite paths).
 pub fn check_backend_filters(filters: &[HttpRouteFilter]) -> Result<(), FilterError> {
+    let count = |t: &str| filters.iter().filter(|f| f.type_ == t).count();
+    if count("URLRewrite") > 1 {
+        return Err("a backendRef may have at most one URLRewrite filter".into());
+    }
     for f in filters {
         match f.type_.as_str() {
-            "RequestHeaderModifier" | "ResponseHeaderModifier" => {}
-            "URLRewrite" if f.url_rewrite.as_ref().is_some_and(|r| r.path.is_none()) => {}
+            "RequestHeaderModifier" => header_modifier(f.request_header_modifier.as_ref())?,
+            "ResponseHeaderModifier" => header_modifier(f.response_header_modifier.as_ref())?,
+            "URLRewrite" if f.url_rewrite.as_ref().is_some_and(|r| r.path.is_none()) => {
+                if let Some(h) = f.url_rewrite.as_ref().and_then(|r| r.hostname.as_ref()) {
+                    hostname(h)?;
+                }
+            }
             "URLRewrite" => {
                 return Err("URLRewrite path modifier is not supported within a backendRef".into())
             }
+            other => {
+                return Err(format!(
+                    "filter type {other} is not supported within a backendRef"
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks GRPCRoute backendRef-level filters: only header modifiers can be applied per
+/// backend (a mirror per backend has no Envoy equivalent).
+pub fn check_grpc_backend_filters(filters: &[GrpcRouteFilter]) -> Result<(), FilterError> {
+    for f in filters {
+        match f.type_.as_str() {
+            "RequestHeaderModifier" => header_modifier(f.request_header_modifier.as_ref())?,
+            "ResponseHeaderModifier" => header_modifier(f.response_header_modifier.as_ref())?,
             other => {
                 return Err(format!(
                     "filter type {other} is not supported within a backendRef"

@@ -249,8 +249,8 @@ impl Default for PathMatchIr {
 pub enum ActionIr {
     /// Forward to weighted clusters; `invalid_weight` is the share answered with HTTP 500.
     Forward {
-        /// (cluster, weight) pairs.
-        clusters: Vec<(String, u32)>,
+        /// Weighted clusters, with the filters of their backendRefs.
+        clusters: Vec<WeightedClusterIr>,
         /// Weight of backends that did not resolve.
         invalid_weight: u32,
         /// Rewrite applied before forwarding.
@@ -260,6 +260,40 @@ pub enum ActionIr {
     Redirect(RedirectIr),
     /// Answer directly with a status code.
     Direct(u32),
+}
+
+/// One weighted backend of a route: a cluster, its share, and what the filters of its
+/// backendRef do to the requests sent to it (and their responses).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WeightedClusterIr {
+    /// The cluster.
+    pub cluster: String,
+    /// Its weight among the route's backends.
+    pub weight: u32,
+    /// The backendRef's filters; None when it has none (boxed: most backends have none).
+    pub filters: Option<Box<BackendFiltersIr>>,
+}
+
+impl WeightedClusterIr {
+    /// A backend without filters.
+    pub fn new(cluster: impl Into<String>, weight: u32) -> Self {
+        WeightedClusterIr {
+            cluster: cluster.into(),
+            weight,
+            filters: None,
+        }
+    }
+}
+
+/// Filters of one backendRef, applied only when that backend is chosen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct BackendFiltersIr {
+    /// Request header changes.
+    pub request_headers: HeaderModsIr,
+    /// Response header changes.
+    pub response_headers: HeaderModsIr,
+    /// New Host header (a hostname-only URLRewrite).
+    pub hostname: Option<String>,
 }
 
 /// A URL rewrite.

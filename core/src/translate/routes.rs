@@ -231,6 +231,55 @@ fn header_mods(f: Option<&HttpHeaderFilter>, into: &mut HeaderModsIr) {
     into.remove.extend(f.remove.iter().flatten().cloned());
 }
 
+/// What the filters of an HTTPRoute backendRef (checked by
+/// [`filters::check_backend_filters`]) do; None without filters.
+fn http_backend_filters(list: &[HttpRouteFilter]) -> Option<Box<BackendFiltersIr>> {
+    if list.is_empty() {
+        return None;
+    }
+    let mut out = BackendFiltersIr::default();
+    for f in list {
+        match f.type_.as_str() {
+            "RequestHeaderModifier" => {
+                header_mods(f.request_header_modifier.as_ref(), &mut out.request_headers)
+            }
+            "ResponseHeaderModifier" => header_mods(
+                f.response_header_modifier.as_ref(),
+                &mut out.response_headers,
+            ),
+            "URLRewrite" => {
+                if let Some(h) = f.url_rewrite.as_ref().and_then(|r| r.hostname.as_ref()) {
+                    out.hostname = Some(h.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(Box::new(out))
+}
+
+/// What the filters of a GRPCRoute backendRef (checked by
+/// [`filters::check_grpc_backend_filters`]) do; None without filters.
+fn grpc_backend_filters(list: &[GrpcRouteFilter]) -> Option<Box<BackendFiltersIr>> {
+    if list.is_empty() {
+        return None;
+    }
+    let mut out = BackendFiltersIr::default();
+    for f in list {
+        match f.type_.as_str() {
+            "RequestHeaderModifier" => {
+                header_mods(f.request_header_modifier.as_ref(), &mut out.request_headers)
+            }
+            "ResponseHeaderModifier" => header_mods(
+                f.response_header_modifier.as_ref(),
+                &mut out.response_headers,
+            ),
+            _ => {}
+        }
+    }
+    Some(Box::new(out))
+}
+
 fn mirror_percent(m: &HttpRequestMirrorFilter) -> u32 {
     // Millionths, Envoy's finest fraction.
     if let Some(p) = m.percent {
@@ -380,17 +429,14 @@ impl RuleCtx<'_> {
                     });
                     continue;
                 }
-                if !backend_filters.is_empty() {
-                    out.warnings.push(Diagnostic::warning(
-                        self.route.key,
-                        format!("spec.rules[{ri}].backendRefs"),
-                        "backendRef-level filters are not implemented yet and are ignored",
-                    ));
-                }
                 match self.resolve(&b.backend, Caller::Http) {
                     Ok(c) => {
                         if w > 0 {
-                            clusters.push((c, w));
+                            clusters.push(WeightedClusterIr {
+                                cluster: c,
+                                weight: w,
+                                filters: http_backend_filters(backend_filters),
+                            });
                         }
                     }
                     Err(e) => {
@@ -510,10 +556,23 @@ impl RuleCtx<'_> {
             let mut invalid_weight = 0;
             for b in rule.backend_refs.iter().flatten() {
                 let w = b.weight.unwrap_or(1).max(0) as u32;
+                let backend_filters = b.filters.as_deref().unwrap_or_default();
+                if let Err(e) = filters::check_grpc_backend_filters(backend_filters) {
+                    invalid_weight += w;
+                    out.backend_failed(BackendError {
+                        reason: UNSUPPORTED_REF_VALUE,
+                        message: e,
+                    });
+                    continue;
+                }
                 match self.resolve(&b.backend, Caller::Grpc) {
                     Ok(c) => {
                         if w > 0 {
-                            clusters.push((c, w));
+                            clusters.push(WeightedClusterIr {
+                                cluster: c,
+                                weight: w,
+                                filters: grpc_backend_filters(backend_filters),
+                            });
                         }
                     }
                     Err(e) => {
@@ -748,4 +807,158 @@ fn session_ir(sp: Option<&SessionPersistence>, route: &ObjectKey) -> Option<Sess
         name,
         ttl_ms,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{load, translate, Options};
+
+    const GATEWAY: &str = r#"
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: gc}
+spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: infra}
+spec:
+  gatewayClassName: gc
+  listeners:
+  - {name: http, port: 80, protocol: HTTP}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: v1, namespace: infra}
+spec: {ports: [{port: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: v2, namespace: infra}
+spec: {ports: [{port: 8080}]}
+"#;
+
+    fn translate_with(route: &str) -> (Vec<Arc<RouteIr>>, crate::Translation) {
+        let text = format!("{GATEWAY}---\n{route}");
+        let loaded = load::parse_str(&text, "test.yaml");
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let t = translate(&Snapshot::from_loaded(loaded.objects), &Options::default());
+        let table = t.gateways["infra/gw"].ports[&(80, false)]
+            .http
+            .clone()
+            .expect("a route table");
+        let routes = table.vhosts.values().flatten().cloned().collect();
+        (routes, t)
+    }
+
+    fn resolved_refs(t: &crate::Translation) -> (bool, String) {
+        let status = t
+            .status
+            .iter()
+            .find(|s| s.key().is_some_and(|k| k.kind == Kind::HttpRoute))
+            .expect("route status");
+        let json = serde_json::to_value(&status.status).expect("serializes");
+        let c = json
+            .pointer("/parents/0/conditions")
+            .and_then(|c| c.as_array())
+            .and_then(|c| c.iter().find(|c| c["type"] == "ResolvedRefs"))
+            .expect("ResolvedRefs condition")
+            .clone();
+        (
+            c["status"] == "True",
+            c["reason"].as_str().unwrap_or("").into(),
+        )
+    }
+
+    /// The filters of each backendRef go with its cluster, not with the route
+    /// (HTTPRouteRequestHeaderModifierBackendWeights).
+    #[test]
+    fn backend_ref_filters_stay_with_their_backend() {
+        let (routes, t) = translate_with(
+            r#"
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: infra}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - backendRefs:
+    - name: v1
+      port: 8080
+      filters:
+      - type: RequestHeaderModifier
+        requestHeaderModifier:
+          set: [{name: Backend, value: v1}]
+          add: [{name: X-Add, value: a}]
+          remove: [X-Remove]
+      - type: ResponseHeaderModifier
+        responseHeaderModifier: {set: [{name: X-Resp, value: r}]}
+      - type: URLRewrite
+        urlRewrite: {hostname: v1.example.com}
+    - {name: v2, port: 8080}
+"#,
+        );
+        assert_eq!(resolved_refs(&t), (true, "ResolvedRefs".into()));
+        assert!(t.diagnostics.is_empty(), "{:?}", t.diagnostics);
+        let [route] = &routes[..] else {
+            panic!("one route: {routes:?}")
+        };
+        assert_eq!(route.request_headers, HeaderModsIr::default());
+        let ActionIr::Forward { clusters, .. } = &route.action else {
+            panic!("not a forward: {:?}", route.action)
+        };
+        let filters = BackendFiltersIr {
+            request_headers: HeaderModsIr {
+                set: vec![("Backend".into(), "v1".into())],
+                add: vec![("X-Add".into(), "a".into())],
+                remove: vec!["X-Remove".into()],
+            },
+            response_headers: HeaderModsIr {
+                set: vec![("X-Resp".into(), "r".into())],
+                ..Default::default()
+            },
+            hostname: Some("v1.example.com".into()),
+        };
+        assert_eq!(clusters.len(), 2);
+        assert_eq!(clusters[0].filters.as_deref(), Some(&filters));
+        assert_eq!(clusters[1].filters, None);
+    }
+
+    /// A backendRef filter that cannot be applied per backend leaves that backend's share
+    /// answered with 500 and says so in ResolvedRefs, as Envoy Gateway does.
+    #[test]
+    fn backend_ref_path_rewrites_are_refused() {
+        let (routes, t) = translate_with(
+            r#"
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: infra}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - backendRefs:
+    - name: v1
+      port: 8080
+      filters:
+      - type: URLRewrite
+        urlRewrite: {path: {type: ReplaceFullPath, replaceFullPath: /x}}
+    - {name: v2, port: 8080}
+"#,
+        );
+        assert_eq!(
+            resolved_refs(&t),
+            (false, UNSUPPORTED_REF_VALUE.to_string())
+        );
+        let ActionIr::Forward {
+            clusters,
+            invalid_weight,
+            ..
+        } = &routes[0].action
+        else {
+            panic!("not a forward: {:?}", routes[0].action)
+        };
+        assert_eq!(clusters.len(), 1);
+        assert_eq!(*invalid_weight, 1);
+    }
 }

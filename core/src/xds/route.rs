@@ -239,9 +239,37 @@ fn session(
     }
 }
 
+/// One entry of a weighted cluster, with what its backendRef's filters do: Envoy applies
+/// these only to requests sent to that cluster (before the route's own header changes).
+fn cluster_weight(b: &WeightedClusterIr) -> weighted_cluster::ClusterWeight {
+    let mut cw = weighted_cluster::ClusterWeight {
+        name: b.cluster.clone(),
+        weight: Some(UInt32Value { value: b.weight }),
+        ..Default::default()
+    };
+    if let Some(f) = &b.filters {
+        cw.request_headers_to_add = header_values(&f.request_headers.set, false);
+        cw.request_headers_to_add
+            .extend(header_values(&f.request_headers.add, true));
+        cw.request_headers_to_remove = f.request_headers.remove.clone();
+        cw.response_headers_to_add = header_values(&f.response_headers.set, false);
+        cw.response_headers_to_add
+            .extend(header_values(&f.response_headers.add, true));
+        cw.response_headers_to_remove = f.response_headers.remove.clone();
+        if let Some(h) = &f.hostname {
+            cw.host_rewrite_specifier = Some(
+                weighted_cluster::cluster_weight::HostRewriteSpecifier::HostRewriteLiteral(
+                    h.clone(),
+                ),
+            );
+        }
+    }
+    cw
+}
+
 fn forward(
     r: &RouteIr,
-    clusters: &[(String, u32)],
+    clusters: &[WeightedClusterIr],
     invalid_weight: u32,
     rewrite: Option<&RewriteIr>,
 ) -> RouteAction {
@@ -250,30 +278,30 @@ fn forward(
             route_action::ClusterNotFoundResponseCode::InternalServerError as i32,
         ..Default::default()
     };
-    a.cluster_specifier = Some(if clusters.len() == 1 && invalid_weight == 0 {
-        route_action::ClusterSpecifier::Cluster(clusters[0].0.clone())
-    } else {
-        let mut cw: Vec<weighted_cluster::ClusterWeight> = clusters
-            .iter()
-            .map(|(c, w)| weighted_cluster::ClusterWeight {
-                name: c.clone(),
-                weight: Some(UInt32Value { value: *w }),
+    // A single backend is a plain cluster unless its backendRef has filters, which only a
+    // weighted cluster entry can carry (the route's own header changes would also apply to
+    // the share of unresolved backends).
+    a.cluster_specifier = Some(match clusters {
+        [only] if invalid_weight == 0 && only.filters.is_none() => {
+            route_action::ClusterSpecifier::Cluster(only.cluster.clone())
+        }
+        _ => {
+            let mut cw: Vec<weighted_cluster::ClusterWeight> =
+                clusters.iter().map(cluster_weight).collect();
+            if invalid_weight > 0 {
+                cw.push(weighted_cluster::ClusterWeight {
+                    name: INVALID_BACKEND_CLUSTER.into(),
+                    weight: Some(UInt32Value {
+                        value: invalid_weight,
+                    }),
+                    ..Default::default()
+                });
+            }
+            route_action::ClusterSpecifier::WeightedClusters(WeightedCluster {
+                clusters: cw,
                 ..Default::default()
             })
-            .collect();
-        if invalid_weight > 0 {
-            cw.push(weighted_cluster::ClusterWeight {
-                name: INVALID_BACKEND_CLUSTER.into(),
-                weight: Some(UInt32Value {
-                    value: invalid_weight,
-                }),
-                ..Default::default()
-            });
         }
-        route_action::ClusterSpecifier::WeightedClusters(WeightedCluster {
-            clusters: cw,
-            ..Default::default()
-        })
     });
     if let Some(rw) = rewrite {
         if let Some(h) = &rw.hostname {
@@ -457,6 +485,155 @@ mod tests {
         assert!(!re.is_match("https://bar.com"));
         assert!(!re.is_match("http://www.bar.com"));
         assert!(!re.is_match("https://www.bar.com.evil.org"));
+    }
+
+    fn forward_route(clusters: Vec<WeightedClusterIr>, invalid_weight: u32) -> RouteIr {
+        RouteIr {
+            name: "r".into(),
+            source: crate::model::ObjectKey {
+                kind: crate::model::Kind::HttpRoute,
+                namespace: "ns".into(),
+                name: "r".into(),
+            },
+            matcher: MatchIr::default(),
+            action: ActionIr::Forward {
+                clusters,
+                invalid_weight,
+                rewrite: None,
+            },
+            request_headers: HeaderModsIr::default(),
+            response_headers: HeaderModsIr::default(),
+            mirrors: Vec::new(),
+            cors: None,
+            timeout_ms: None,
+            per_try_timeout_ms: None,
+            retry: None,
+            session: None,
+            rank: RankKey {
+                path_kind: 2,
+                path_len: std::cmp::Reverse(1),
+                no_method: true,
+                headers: std::cmp::Reverse(0),
+                queries: std::cmp::Reverse(0),
+                created: String::new(),
+                route: ("ns".into(), "r".into()),
+                position: (0, 0),
+            },
+        }
+    }
+
+    fn weighted(r: &RouteIr) -> Vec<weighted_cluster::ClusterWeight> {
+        match route(r).action {
+            Some(route::Action::Route(RouteAction {
+                cluster_specifier: Some(route_action::ClusterSpecifier::WeightedClusters(w)),
+                ..
+            })) => w.clusters,
+            other => panic!("not weighted clusters: {other:?}"),
+        }
+    }
+
+    /// A backendRef's filters become its weighted cluster entry's header changes and host
+    /// rewrite; the other entries and the route itself carry none.
+    #[test]
+    fn backend_filters_go_on_their_cluster_weight() {
+        let filters = BackendFiltersIr {
+            request_headers: HeaderModsIr {
+                set: vec![("Backend".into(), "v1".into())],
+                add: vec![("X-Add".into(), "a".into())],
+                remove: vec!["X-Remove".into()],
+            },
+            response_headers: HeaderModsIr {
+                add: vec![("X-Resp".into(), "r".into())],
+                remove: vec!["X-Gone".into()],
+                ..Default::default()
+            },
+            hostname: Some("v1.example.com".into()),
+        };
+        let r = forward_route(
+            vec![
+                WeightedClusterIr {
+                    filters: Some(Box::new(filters)),
+                    ..WeightedClusterIr::new("ns/v1/8080", 10)
+                },
+                WeightedClusterIr::new("ns/v2/8080", 10),
+            ],
+            0,
+        );
+        assert!(route(&r).request_headers_to_add.is_empty());
+        let cw = weighted(&r);
+        assert_eq!(cw.len(), 2);
+        let keys = |v: &[core::HeaderValueOption]| -> Vec<(String, String, i32)> {
+            v.iter()
+                .map(|h| {
+                    let hv = h.header.clone().unwrap_or_default();
+                    (hv.key, hv.value, h.append_action)
+                })
+                .collect()
+        };
+        use super::core::header_value_option::HeaderAppendAction as A;
+        assert_eq!(
+            keys(&cw[0].request_headers_to_add),
+            vec![
+                (
+                    "Backend".into(),
+                    "v1".into(),
+                    A::OverwriteIfExistsOrAdd as i32
+                ),
+                ("X-Add".into(), "a".into(), A::AppendIfExistsOrAdd as i32),
+            ]
+        );
+        assert_eq!(
+            cw[0].request_headers_to_remove,
+            vec!["X-Remove".to_string()]
+        );
+        assert_eq!(
+            keys(&cw[0].response_headers_to_add),
+            vec![("X-Resp".into(), "r".into(), A::AppendIfExistsOrAdd as i32)]
+        );
+        assert_eq!(cw[0].response_headers_to_remove, vec!["X-Gone".to_string()]);
+        assert_eq!(
+            cw[0].host_rewrite_specifier,
+            Some(
+                weighted_cluster::cluster_weight::HostRewriteSpecifier::HostRewriteLiteral(
+                    "v1.example.com".into()
+                )
+            )
+        );
+        assert_eq!(
+            cw[1],
+            weighted_cluster::ClusterWeight {
+                name: "ns/v2/8080".into(),
+                weight: Some(UInt32Value { value: 10 }),
+                ..Default::default()
+            }
+        );
+    }
+
+    /// A single backend with filters is still a weighted cluster (of one), so its filters
+    /// apply; without filters it stays a plain cluster.
+    #[test]
+    fn a_single_filtered_backend_is_a_weighted_cluster() {
+        let filtered = WeightedClusterIr {
+            filters: Some(Box::new(BackendFiltersIr {
+                hostname: Some("h.example.com".into()),
+                ..Default::default()
+            })),
+            ..WeightedClusterIr::new("ns/v1/8080", 1)
+        };
+        let cw = weighted(&forward_route(vec![filtered], 0));
+        assert_eq!(cw.len(), 1);
+        assert_eq!(cw[0].name, "ns/v1/8080");
+        let plain = route(&forward_route(
+            vec![WeightedClusterIr::new("ns/v1/8080", 1)],
+            0,
+        ));
+        assert!(matches!(
+            plain.action,
+            Some(route::Action::Route(RouteAction {
+                cluster_specifier: Some(route_action::ClusterSpecifier::Cluster(_)),
+                ..
+            }))
+        ));
     }
 
     #[test]
