@@ -23,5 +23,5 @@ pub mod status;
 pub mod translate;
 
 pub use snapshot::Snapshot;
-pub use translate::{translate, Options, Translation};
+pub use translate::{translate, Options, Translation, UsableAddresses};
 pub mod xds;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::ir::SecretIr;
 use super::listeners::{self, ListenerCtx};
-use super::{conflicts, listenersets, refgrant};
+use super::{conflicts, listenersets, refgrant, Options, UsableAddresses};
 use crate::model::*;
 use crate::snapshot::Snapshot;
 use crate::status::conditions::{reasons, types, ConditionBuilder};
@@ -204,6 +204,57 @@ fn client_certificate(
         })
 }
 
+/// The addresses a Gateway gets, and the requested ones it cannot have.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Addresses {
+    /// Reported in `status.addresses`.
+    pub assigned: Vec<GatewayStatusAddress>,
+    /// Requested values the controller cannot use (`Programmed: False / AddressNotUsable`).
+    pub unusable: Vec<String>,
+}
+
+/// The addresses of a Gateway: the usable ones it requests in `spec.addresses` (see
+/// [`UsableAddresses`]), plus [`Options::address`] when it requests none or leaves a value
+/// empty (the implementation chooses then). Entries of an unsupported type are left out: they
+/// make the Gateway not accepted (see [`listeners`]).
+pub fn addresses(gw: &Gateway, opts: &Options) -> Addresses {
+    let mut out = Addresses::default();
+    let requested = gw.spec.addresses.as_deref().unwrap_or_default();
+    let mut dynamic = requested.is_empty();
+    for a in requested {
+        let type_ = a.type_.as_deref().unwrap_or("IPAddress");
+        if !matches!(type_, "IPAddress" | "Hostname") {
+            continue;
+        }
+        let Some(value) = a.value.as_deref().filter(|v| !v.is_empty()) else {
+            dynamic = true;
+            continue;
+        };
+        let usable = match &opts.usable_addresses {
+            UsableAddresses::All => true,
+            UsableAddresses::Only(ips) => {
+                type_ == "IPAddress" && value.parse().is_ok_and(|ip| ips.contains(&ip))
+            }
+        };
+        if usable {
+            out.assigned.push(GatewayStatusAddress {
+                type_: Some(type_.to_string()),
+                value: value.to_string(),
+            });
+        } else {
+            out.unusable.push(value.to_string());
+        }
+    }
+    if dynamic {
+        out.assigned
+            .extend(opts.address.iter().map(|a| GatewayStatusAddress {
+                type_: Some("IPAddress".into()),
+                value: a.clone(),
+            }));
+    }
+    out
+}
+
 /// The status of a Gateway and of every ListenerSet naming it.
 pub fn status(
     snapshot: &Snapshot,
@@ -211,7 +262,7 @@ pub fn status(
     key: &ObjectKey,
     all: &[ListenerCtx],
     info: &GatewayInfo,
-    addresses: Vec<GatewayStatusAddress>,
+    addresses: Addresses,
     time: &str,
 ) -> Vec<(ObjectKey, StatusBody)> {
     let cb = ConditionBuilder {
@@ -246,19 +297,29 @@ pub fn status(
             )
         });
     }
-    conditions.push(if all.iter().any(|l| l.ready) {
-        cb.make(
-            types::PROGRAMMED,
-            true,
-            reasons::PROGRAMMED,
-            "Configuration generated for the data plane",
-        )
-    } else {
+    conditions.push(if !all.iter().any(|l| l.ready) {
         cb.make(
             types::PROGRAMMED,
             false,
             reasons::INVALID,
             "No valid listener to program",
+        )
+    } else if !addresses.unusable.is_empty() {
+        cb.make(
+            types::PROGRAMMED,
+            false,
+            reasons::ADDRESS_NOT_USABLE,
+            format!(
+                "Requested addresses cannot be used: {}",
+                addresses.unusable.join(", ")
+            ),
+        )
+    } else {
+        cb.make(
+            types::PROGRAMMED,
+            true,
+            reasons::PROGRAMMED,
+            "Configuration generated for the data plane",
         )
     });
     // Listeners are grouped by owner (the Gateway's, then each set's in order): one pass.
@@ -286,7 +347,7 @@ pub fn status(
     let mut out = vec![(
         key.clone(),
         StatusBody::Gateway(GatewayStatus {
-            addresses,
+            addresses: addresses.assigned,
             conditions,
             listeners: own.iter().map(|l| listeners::status(l)).collect(),
             attached_listener_sets: (!info.listener_sets.is_empty())
@@ -361,5 +422,138 @@ spec:
             })
             .expect("Gateway status");
         assert_eq!(gw.attached_listener_sets, Some(1));
+    }
+
+    const STATIC: &str = r#"
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: gc}
+spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: infra}
+spec:
+  gatewayClassName: gc
+  addresses: ADDRESSES
+  listeners:
+  - {name: http, port: 8080, protocol: HTTP}
+"#;
+
+    /// The Gateway's status with `spec.addresses` set to `addresses` (a YAML flow list).
+    fn gateway_status(addresses: &str, opts: &Options) -> crate::model::GatewayStatus {
+        let loaded = load::parse_str(&STATIC.replace("ADDRESSES", addresses), "test.yaml");
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let t = translate(&Snapshot::from_loaded(loaded.objects), opts);
+        t.status
+            .into_iter()
+            .find_map(|s| match s.status {
+                StatusBody::Gateway(g) => Some(g),
+                _ => None,
+            })
+            .expect("Gateway status")
+    }
+
+    fn condition(st: &crate::model::GatewayStatus, type_: &str) -> (String, String) {
+        let c = st
+            .conditions
+            .iter()
+            .find(|c| c.type_ == type_)
+            .expect("condition");
+        (c.status.clone(), c.reason.clone())
+    }
+
+    fn values(st: &crate::model::GatewayStatus) -> Vec<&str> {
+        st.addresses.iter().map(|a| a.value.as_str()).collect()
+    }
+
+    fn only(ips: &[&str]) -> Options {
+        Options {
+            address: Some("10.0.0.1".into()),
+            usable_addresses: crate::UsableAddresses::Only(
+                ips.iter().map(|ip| ip.parse().expect("an IP")).collect(),
+            ),
+            ..Options::default()
+        }
+    }
+
+    /// GatewayStaticAddresses, first phase: an unsupported address type.
+    #[test]
+    fn an_unsupported_address_type_is_not_accepted() {
+        let st = gateway_status(
+            "[{type: test/fake-invalid-type, value: 'fake address teehee!'}, {value: 192.0.2.1}]",
+            &only(&["127.0.0.9"]),
+        );
+        assert_eq!(
+            condition(&st, "Accepted"),
+            ("False".into(), "UnsupportedAddress".into())
+        );
+    }
+
+    /// GatewayStaticAddresses, second and third phases: an unusable address keeps the Gateway
+    /// from being programmed; the usable one is reported instead of the controller's choice.
+    #[test]
+    fn requested_addresses_are_used_when_usable() {
+        let opts = only(&["127.0.0.9", "::1"]);
+        let st = gateway_status("[{value: 192.0.2.1}, {value: 127.0.0.9}]", &opts);
+        assert_eq!(
+            condition(&st, "Accepted"),
+            ("True".into(), "Accepted".into())
+        );
+        assert_eq!(
+            condition(&st, "Programmed"),
+            ("False".into(), "AddressNotUsable".into())
+        );
+        assert_eq!(values(&st), ["127.0.0.9"]);
+
+        let st = gateway_status("[{type: IPAddress, value: 127.0.0.9}]", &opts);
+        assert_eq!(
+            condition(&st, "Programmed"),
+            ("True".into(), "Programmed".into())
+        );
+        assert_eq!(values(&st), ["127.0.0.9"]);
+        // IPv6 values compare as addresses, not as text.
+        let st = gateway_status("[{value: '0:0::1'}]", &opts);
+        assert_eq!(values(&st), ["0:0::1"]);
+        // Hostnames are not usable when only IPs are.
+        let st = gateway_status("[{type: Hostname, value: gw.example.com}]", &opts);
+        assert_eq!(
+            condition(&st, "Programmed"),
+            ("False".into(), "AddressNotUsable".into())
+        );
+        assert!(st.addresses.is_empty());
+    }
+
+    /// No requested address, or one without a value: the controller's address.
+    #[test]
+    fn the_controller_chooses_when_no_value_is_requested() {
+        let opts = only(&[]);
+        for addresses in ["[]", "[{type: IPAddress}]"] {
+            let st = gateway_status(addresses, &opts);
+            assert_eq!(values(&st), ["10.0.0.1"], "{addresses}");
+            assert_eq!(
+                condition(&st, "Programmed"),
+                ("True".into(), "Programmed".into())
+            );
+        }
+    }
+
+    /// The default takes every requested address as written, as Envoy Gateway does.
+    #[test]
+    fn by_default_every_requested_address_is_used() {
+        let opts = Options {
+            address: Some("10.0.0.1".into()),
+            ..Options::default()
+        };
+        let st = gateway_status(
+            "[{value: 1.2.3.4}, {type: Hostname, value: foo.bar.com}]",
+            &opts,
+        );
+        assert_eq!(values(&st), ["1.2.3.4", "foo.bar.com"]);
+        assert_eq!(st.addresses[1].type_.as_deref(), Some("Hostname"));
+        assert_eq!(
+            condition(&st, "Programmed"),
+            ("True".into(), "Programmed".into())
+        );
     }
 }

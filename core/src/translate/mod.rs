@@ -52,6 +52,26 @@ pub struct Options {
     pub time: String,
     /// The address Gateways are reachable at, reported in their status.
     pub address: Option<String>,
+    /// Which addresses a Gateway may request in `spec.addresses`.
+    pub usable_addresses: UsableAddresses,
+}
+
+/// Which requested `spec.addresses` the controller can give a Gateway: an input, since only
+/// the controller knows its network (see [`gateways::addresses`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum UsableAddresses {
+    /// Every requested address is taken as written and reported in `status.addresses`: the
+    /// infrastructure in front of the proxies is assumed to provide it. The default, as Envoy
+    /// Gateway does: it hands a Gateway's requested addresses to the proxy Service and reports
+    /// exactly those ("If the Gateway.Spec.Addresses is explicitly set, it will be the only
+    /// addresses that populates the Gateway status"), never `AddressNotUsable`.
+    #[default]
+    All,
+    /// Only `IPAddress` entries whose value is one of these IPs (say, those assigned to the
+    /// machine's interfaces, for proxies that bind them directly); `Hostname` entries are not
+    /// usable then. A Gateway requesting another address is `Programmed: False /
+    /// AddressNotUsable`.
+    Only(BTreeSet<std::net::IpAddr>),
 }
 
 impl Default for Options {
@@ -60,6 +80,7 @@ impl Default for Options {
             controller_name: DEFAULT_CONTROLLER_NAME.to_string(),
             time: "1970-01-01T00:00:00Z".to_string(),
             address: None,
+            usable_addresses: UsableAddresses::All,
         }
     }
 }
@@ -367,15 +388,4 @@ pub(crate) fn class_status(class: &GatewayClass, time: &str) -> StatusObject {
         &ObjectKey::new(Kind::GatewayClass, "", &class.metadata.name),
         crate::status::StatusBody::GatewayClass(gateways::class_status(class, time)),
     )
-}
-
-/// The addresses reported in every Gateway's status.
-pub(crate) fn addresses(opts: &Options) -> Vec<GatewayStatusAddress> {
-    opts.address
-        .iter()
-        .map(|a| GatewayStatusAddress {
-            type_: Some("IPAddress".into()),
-            value: a.clone(),
-        })
-        .collect()
 }

@@ -195,7 +195,9 @@ impl State {
     /// Brings the state up to date with `snapshot`.
     pub fn update(&mut self, snapshot: &Snapshot, opts: &Options) {
         let same_opts = self.opts.as_ref().is_some_and(|o| {
-            o.controller_name == opts.controller_name && o.address == opts.address
+            o.controller_name == opts.controller_name
+                && o.address == opts.address
+                && o.usable_addresses == opts.usable_addresses
         });
         if !same_opts {
             self.all = true;
@@ -473,7 +475,7 @@ impl State {
                 key,
                 &listeners,
                 &g.info,
-                super::addresses(opts),
+                gateways::addresses(gw, opts),
                 &opts.time,
             );
             let keys: Vec<ObjectKey> = list.iter().map(|(k, _)| k.clone()).collect();

@@ -1,7 +1,7 @@
 //! `gatewright serve`: watch a directory, translate, serve xDS, run Envoy, write status.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,7 +10,7 @@ use gatewright::provider::Provider;
 use gatewright::status::conditions::{reasons, set_condition, types};
 use gatewright::status::{StatusBody, StatusObject};
 use gatewright::xds::{self, Delivery};
-use gatewright::{Diagnostic, Kind, ObjectKey, Options};
+use gatewright::{Diagnostic, Kind, ObjectKey, Options, UsableAddresses};
 use notify::Watcher;
 use tokio::sync::mpsc;
 
@@ -168,6 +168,8 @@ struct Track {
     changed_at: BTreeMap<&'static str, u64>,
     acked: BTreeMap<String, u64>,
     nack: Option<(String, u64, String)>,
+    /// The address the built resources bind.
+    bind: String,
 }
 
 impl Track {
@@ -237,6 +239,10 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     });
 
     let (fs_tx, mut fs_rx) = mpsc::unbounded_channel::<PathBuf>();
+    // Only input paths reach the debounce: the status files this controller writes (and editors'
+    // hidden temporary files) would otherwise keep extending its quiet period, delaying the
+    // first edit after a large translation by as long as writing every status takes.
+    let inputs = FileProvider::new(&config_dir);
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(ev) = res {
             // Reading a file is an event too (inotify's open/close): only changes count.
@@ -247,7 +253,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
             ) {
                 return;
             }
-            for p in ev.paths {
+            for p in ev.paths.into_iter().filter(|p| inputs.is_input(p)) {
                 let _ = fs_tx.send(p);
             }
         }
@@ -257,7 +263,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         source,
     })?;
     watcher
-        .watch(&opts.config_dir, notify::RecursiveMode::Recursive)
+        .watch(&config_dir, notify::RecursiveMode::Recursive)
         .map_err(|source| ServeError::Watch {
             dir: opts.config_dir.clone(),
             source,
@@ -370,6 +376,27 @@ pub fn gateway_address(listen_address: &str, gateway: &str) -> Option<String> {
     Some(octets.join("."))
 }
 
+/// The IPs requested in Gateways' `spec.addresses` that this machine can bind: those assigned
+/// to a local interface (any of `127.0.0.0/8` on Linux's loopback). Probed by binding a UDP
+/// socket to port 0, which fails with `EADDRNOTAVAIL` for an address no interface has. The
+/// unspecified and multicast addresses bind but are not a Gateway's own, so they never count.
+pub fn usable_addresses(snapshot: &gatewright::Snapshot) -> BTreeSet<IpAddr> {
+    snapshot
+        .gateways()
+        .flat_map(|gw| gw.spec.addresses.iter().flatten())
+        .filter(|a| a.type_.as_deref().unwrap_or("IPAddress") == "IPAddress")
+        .filter_map(|a| a.value.as_deref()?.parse::<IpAddr>().ok())
+        .filter(|ip| is_local(*ip))
+        .collect()
+}
+
+/// Whether `ip` is assigned to a local interface (see [`usable_addresses`]).
+pub fn is_local(ip: IpAddr) -> bool {
+    !ip.is_unspecified()
+        && !ip.is_multicast()
+        && std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).is_ok()
+}
+
 /// Hands the memory a rebuild freed back to the OS. glibc keeps freed heap for reuse, and a
 /// translation frees about as much as it keeps (parsed files, replaced IR and encodings), so
 /// without this the resident size stays near the peak of the largest update (BENCHMARKS.md).
@@ -410,14 +437,14 @@ impl Controller {
         for change in provider.changes() {
             self.engine.apply(change);
         }
+        // A Gateway may request the addresses this machine has (`spec.addresses`): its Envoy
+        // binds them directly.
+        let usable = usable_addresses(self.engine.snapshot());
         self.engine.set_options(Options {
             controller_name: self.opts.controller_name.clone(),
             time: now(),
-            address: Some(if self.opts.listen_address == "0.0.0.0" {
-                "127.0.0.1".to_string()
-            } else {
-                self.opts.listen_address.clone()
-            }),
+            address: Some(self.chosen_address()),
+            usable_addresses: UsableAddresses::Only(usable),
         });
         // Only what the changes reached is translated again; the update names what changed.
         let update = self.engine.update();
@@ -430,18 +457,20 @@ impl Controller {
         for (gw, ir) in self.engine.gateways() {
             gateways += 1;
             let gw = gw.to_string();
+            let bind = self.bind_address(&gw);
             let track = self.tracks.entry(gw.clone()).or_default();
-            if !ir.ports.is_empty() {
+            // A Gateway that can use none of the addresses it requested runs no Envoy.
+            if !ir.ports.is_empty() && bind.is_some() {
                 wanted.push(gw.clone());
             }
-            if track.built && !update.gateways.contains(&gw) {
+            let bind = bind.unwrap_or_else(|| self.opts.listen_address.clone());
+            if track.built && !update.gateways.contains(&gw) && track.bind == bind {
                 // Nothing this Gateway serves changed: no re-encoding, nothing to push.
                 snaps.insert(gw.clone(), track.snapshot.clone());
                 continue;
             }
             track.built = true;
-            let bind = gateway_address(&self.opts.listen_address, &gw)
-                .unwrap_or_else(|| self.opts.listen_address.clone());
+            track.bind = bind.clone();
             let candidate = match &self.opts.extension {
                 // The extension edits envoy-types structs: build them all.
                 Some(ext) => {
@@ -544,6 +573,44 @@ impl Controller {
         }
     }
 
+    /// What the engine reports for Gateways that request no address of their own:
+    /// `--listen-address` (`127.0.0.1` for `0.0.0.0`); [`Self::gateway_status`] puts each
+    /// Gateway's own loopback address in its place when the listen address is a network.
+    fn chosen_address(&self) -> String {
+        if self.opts.listen_address == "0.0.0.0" {
+            "127.0.0.1".to_string()
+        } else {
+            self.opts.listen_address.clone()
+        }
+    }
+
+    /// The address Gateway `ns/name`'s listeners bind: the first address it requested and may
+    /// use (as the engine reports it), else the one `--listen-address` gives it. None when it
+    /// has no address at all (it requested only addresses this machine cannot use).
+    fn bind_address(&self, gw: &str) -> Option<String> {
+        let chosen = || {
+            Some(
+                gateway_address(&self.opts.listen_address, gw)
+                    .unwrap_or_else(|| self.opts.listen_address.clone()),
+            )
+        };
+        let Some((ns, name)) = gw.split_once('/') else {
+            return chosen();
+        };
+        let status = self.engine.status(&ObjectKey::new(Kind::Gateway, ns, name));
+        let Some(StatusBody::Gateway(gs)) = status.map(|s| &s.status) else {
+            return chosen();
+        };
+        let dynamic = self.chosen_address();
+        if let Some(a) = gs.addresses.iter().find(|a| a.value != dynamic) {
+            return Some(a.value.clone());
+        }
+        if gs.addresses.is_empty() {
+            return None;
+        }
+        chosen()
+    }
+
     /// A Gateway's status with what its proxy acknowledged (`Programmed`) and its address.
     fn gateway_status(&self, s: &StatusObject, time: &str) -> StatusObject {
         let mut s = s.clone();
@@ -555,7 +622,12 @@ impl Controller {
             s.metadata.namespace.as_deref().unwrap_or(""),
             s.metadata.name
         );
-        if let Some(address) = gateway_address(&self.opts.listen_address, &gw) {
+        let dynamic = self.chosen_address();
+        if let Some(i) = gs.addresses.iter().position(|a| a.value != dynamic) {
+            // A requested address: Envoy binds only the first one (see `bind_address`), so
+            // that is the one address the Gateway has.
+            gs.addresses = vec![gs.addresses.swap_remove(i)];
+        } else if let Some(address) = gateway_address(&self.opts.listen_address, &gw) {
             for a in &mut gs.addresses {
                 a.value = address.clone();
             }
@@ -692,7 +764,38 @@ fn atomic_write(path: &Path, text: &str) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::gateway_address;
+    use super::{gateway_address, is_local, usable_addresses};
+
+    /// Local addresses (the whole loopback network included) are usable; a TEST-NET address,
+    /// the unspecified address and other Gateways' non-IP addresses are not.
+    #[test]
+    fn usable_addresses_are_the_local_ones() {
+        assert!(is_local("127.0.0.1".parse().expect("an IP")));
+        assert!(is_local("127.31.0.1".parse().expect("an IP")));
+        assert!(!is_local("192.0.2.1".parse().expect("an IP")));
+        assert!(!is_local("0.0.0.0".parse().expect("an IP")));
+        let loaded = gatewright::load::parse_str(
+            r#"
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: ns}
+spec:
+  gatewayClassName: gc
+  addresses:
+  - {value: 127.31.0.1}
+  - {type: IPAddress, value: 192.0.2.1}
+  - {type: Hostname, value: localhost}
+  listeners: [{name: http, port: 8080, protocol: HTTP}]
+"#,
+            "gw.yaml",
+        );
+        let snapshot = gatewright::Snapshot::from_loaded(loaded.objects);
+        let want: Vec<std::net::IpAddr> = vec!["127.31.0.1".parse().expect("an IP")];
+        assert_eq!(
+            usable_addresses(&snapshot).into_iter().collect::<Vec<_>>(),
+            want
+        );
+    }
 
     #[test]
     fn per_gateway_addresses_stay_inside_the_loopback_network() {
