@@ -3,16 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use super::gateway_tls::GatewayTls;
 use super::ir::SecretIr;
 use super::listeners::{self, ListenerCtx};
-use super::{conflicts, listenersets, refgrant, Options, UsableAddresses};
+use super::{conflicts, listenersets, Options, UsableAddresses};
 use crate::model::*;
 use crate::snapshot::Snapshot;
 use crate::status::conditions::{reasons, types, ConditionBuilder};
 use crate::status::StatusBody;
-
-/// Envoy Gateway's reason for an unusable `spec.tls.backend.clientCertificateRef`.
-pub const INVALID_CLIENT_CERTIFICATE_REF: &str = "InvalidClientCertificateRef";
 
 /// The status of a GatewayClass we own: Accepted, and SupportedVersion (we implement v1.6.1).
 pub fn class_status(class: &GatewayClass, time: &str) -> GatewayClassStatus {
@@ -42,8 +40,12 @@ pub fn class_status(class: &GatewayClass, time: &str) -> GatewayClassStatus {
 /// What a Gateway is besides its listeners: Gateway-level problems and its ListenerSets.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GatewayInfo {
-    /// Gateway-level conditions that report a problem (`Accepted`, `ResolvedRefs`).
+    /// Gateway-level conditions besides the `Accepted` and `Programmed` computed from the
+    /// listeners: problems (`Accepted`), and `spec.tls` (`ResolvedRefs`,
+    /// `InsecureFrontendValidationMode`).
     pub problems: Vec<Condition>,
+    /// The certificate presented to TLS backends (a name in the Gateway's secrets).
+    pub backend_client_cert: Option<String>,
     /// Whether the Gateway is accepted at all; when not, no listener is processed.
     pub accepted: bool,
     /// ListenerSets the Gateway admits, in precedence order.
@@ -63,13 +65,19 @@ pub fn listeners(
     time: &str,
     secrets: &mut BTreeMap<String, SecretIr>,
 ) -> (Vec<ListenerCtx>, GatewayInfo) {
+    let tls = GatewayTls::resolve(snapshot, gw, time);
     let mut info = GatewayInfo {
-        problems: gateway_problems(snapshot, gw, time),
+        problems: gateway_problems(gw, time),
         ..Default::default()
     };
+    info.problems.extend(tls.conditions.iter().cloned());
     info.accepted = !info.problems.iter().any(|c| c.type_ == types::ACCEPTED);
     if !info.accepted {
         return (Vec::new(), info);
+    }
+    if let Some(s) = &tls.backend_cert {
+        info.backend_client_cert = Some(s.name.clone());
+        secrets.insert(s.name.clone(), s.clone());
     }
     let (admitted, refused) = listenersets::for_gateway(snapshot, gw, sets);
     let ls_key =
@@ -94,6 +102,9 @@ pub fn listeners(
             ));
         }
     }
+    for l in &mut out {
+        tls.apply(l, time);
+    }
     conflicts::detect(&mut out, time);
     for l in &mut out {
         listeners::finish(l, time);
@@ -102,8 +113,9 @@ pub fn listeners(
     (out, info)
 }
 
-/// Problems with the Gateway itself: address types, and the client certificate it shows backends.
-fn gateway_problems(snapshot: &Snapshot, gw: &Gateway, time: &str) -> Vec<Condition> {
+/// Problems with the Gateway itself: address types and infrastructure parameters (`spec.tls`
+/// is [`GatewayTls`]'s).
+fn gateway_problems(gw: &Gateway, time: &str) -> Vec<Condition> {
     let cb = ConditionBuilder {
         generation: gw.metadata.generation,
         time,
@@ -143,65 +155,7 @@ fn gateway_problems(snapshot: &Snapshot, gw: &Gateway, time: &str) -> Vec<Condit
             ),
         ));
     }
-    let client_cert = gw
-        .spec
-        .tls
-        .as_ref()
-        .and_then(|t| t.backend.as_ref())
-        .and_then(|b| b.client_certificate_ref.as_ref());
-    if let Some(r) = client_cert {
-        if let Err((reason, message)) = client_certificate(snapshot, gw, r) {
-            out.push(cb.make(types::RESOLVED_REFS, false, reason, message));
-        }
-    }
     out
-}
-
-/// Resolves `spec.tls.backend.clientCertificateRef` to a usable certificate.
-fn client_certificate(
-    snapshot: &Snapshot,
-    gw: &Gateway,
-    r: &SecretObjectReference,
-) -> Result<(), (&'static str, String)> {
-    let gw_ns = gw.metadata.ns();
-    let ns = r.namespace.as_deref().unwrap_or(gw_ns);
-    if !r.group().is_empty() || r.kind() != "Secret" {
-        return Err((
-            INVALID_CLIENT_CERTIFICATE_REF,
-            format!(
-                "clientCertificateRef must be a core Secret, not {}/{}",
-                r.group(),
-                r.kind()
-            ),
-        ));
-    }
-    if !refgrant::allowed(
-        snapshot,
-        (GATEWAY_GROUP, "Gateway", gw_ns),
-        ("", "Secret", ns, &r.name),
-    ) {
-        return Err((
-            reasons::REF_NOT_PERMITTED,
-            format!(
-                "clientCertificateRef to Secret {ns}/{} is not permitted by any ReferenceGrant",
-                r.name
-            ),
-        ));
-    }
-    let secret = snapshot.secret(ns, &r.name).ok_or_else(|| {
-        (
-            INVALID_CLIENT_CERTIFICATE_REF,
-            format!("Secret {ns}/{} does not exist", r.name),
-        )
-    })?;
-    listeners::parse_tls_secret(secret)
-        .map(|_| ())
-        .map_err(|m| {
-            (
-                INVALID_CLIENT_CERTIFICATE_REF,
-                format!("Secret {ns}/{}: {m}", r.name),
-            )
-        })
 }
 
 /// The addresses a Gateway gets, and the requested ones it cannot have.

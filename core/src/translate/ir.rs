@@ -24,6 +24,9 @@ pub struct GatewayIr {
     pub clusters: Shared<BTreeMap<String, Arc<ClusterIr>>>,
     /// TLS certificates, by name (shared, like the clusters).
     pub secrets: Shared<BTreeMap<String, SecretIr>>,
+    /// The certificate (a name in `secrets`) presented to TLS backends
+    /// (`Gateway.spec.tls.backend.clientCertificateRef`).
+    pub backend_client_cert: Option<String>,
 }
 
 /// A value shared between translations and copied only when it changes; reads like the
@@ -138,8 +141,19 @@ pub struct TlsChainIr {
     pub server_names: Vec<String>,
     /// Certificates to terminate with; empty for passthrough.
     pub secrets: Vec<String>,
+    /// Client certificates to ask for and validate.
+    pub client_validation: Option<ClientValidationIr>,
     /// What to do with the decrypted (or passed-through) stream.
     pub action: TlsChainAction,
+}
+
+/// Client certificate validation of a TLS chain (`Gateway.spec.tls.frontend`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientValidationIr {
+    /// PEM bundle of the CA certificates client certificates must chain to.
+    pub ca_pem: String,
+    /// `AllowInsecureFallback`: ask for a certificate, but let any (or none) through.
+    pub insecure_fallback: bool,
 }
 
 /// What a TLS chain does.

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use super::certs;
-use super::ir::SecretIr;
+use super::ir::{ClientValidationIr, SecretIr};
 use super::refgrant;
 use crate::model::*;
 use crate::snapshot::Snapshot;
@@ -95,6 +95,11 @@ pub struct ListenerCtx {
     pub secrets: Vec<String>,
     /// DNS names of the certificates' subjectAltNames.
     pub cert_dns_names: Vec<String>,
+    /// Client certificate validation (`Gateway.spec.tls.frontend`), for HTTPS listeners.
+    pub client_validation: Option<ClientValidationIr>,
+    /// `ResolvedRefs` is False, but what did resolve is enough to serve (some certificates,
+    /// some CA certificates).
+    pub refs_usable: bool,
     /// Route namespaces policy.
     pub namespaces: RouteNamespaces,
     /// Route kinds accepted.
@@ -162,13 +167,12 @@ impl ListenerCtx {
     }
 
     /// Whether any condition so far says the listener's spec is unusable.
-    fn has_invalid_condition(&self) -> bool {
+    pub(super) fn has_invalid_condition(&self) -> bool {
         self.conditions.iter().any(|c| {
             c.status == "False"
                 && (c.type_ == types::PROGRAMMED
                     || c.type_ == types::ACCEPTED
-                    || (c.type_ == types::RESOLVED_REFS
-                        && c.reason != PARTIALLY_INVALID_CERTIFICATE_REF))
+                    || (c.type_ == types::RESOLVED_REFS && !self.refs_usable))
         })
     }
 }
@@ -196,6 +200,8 @@ pub fn validate(
         passthrough,
         secrets: Vec::new(),
         cert_dns_names: Vec::new(),
+        client_validation: None,
+        refs_usable: false,
         namespaces: l
             .allowed_routes
             .as_ref()
@@ -446,6 +452,7 @@ fn resolve_certificates(
             PARTIALLY_INVALID_CERTIFICATE_REF,
             &format!("Some certificates are invalid and not served: {message}"),
         );
+        ctx.refs_usable = true;
     }
 }
 
@@ -498,9 +505,7 @@ pub fn finish(l: &mut ListenerCtx, time: &str) {
     } else {
         reasons::INVALID
     };
-    if l.conditions.is_empty()
-        || (only_refs && l.conditions[0].reason == PARTIALLY_INVALID_CERTIFICATE_REF)
-    {
+    if l.conditions.is_empty() || (only_refs && l.refs_usable) {
         accept(l, time);
         l.set(
             time,

@@ -14,6 +14,7 @@ pub mod certs;
 pub mod conflicts;
 pub mod duration;
 pub mod filters;
+pub mod gateway_tls;
 pub mod gateways;
 pub mod hostnames;
 pub mod ir;

@@ -355,6 +355,7 @@ impl Placements {
                     name: format!("{gw}/{}", l.name),
                     server_names: l.hostname.iter().cloned().collect(),
                     secrets: l.secrets.clone(),
+                    client_validation: l.client_validation.clone(),
                     action: TlsChainAction::Http(RouteTableIr {
                         name: format!("{gw}/{}", l.name),
                         vhosts: lists(&self.tables, TableKey::Listener(li)),
@@ -376,6 +377,7 @@ impl Placements {
                                 } else {
                                     l.secrets.clone()
                                 },
+                                client_validation: None,
                                 action: TlsChainAction::Forward(ForwardIr {
                                     name: format!("{}/{}", route.namespace, route.name),
                                     clusters: clusters.clone(),

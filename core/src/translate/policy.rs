@@ -131,7 +131,7 @@ fn missing(ns: &str, kind: &str, name: &str) -> CaError {
 }
 
 /// A Secret's values as text (undecodable ones are left out).
-fn secret_text(s: &Secret) -> BTreeMap<String, String> {
+pub(super) fn secret_text(s: &Secret) -> BTreeMap<String, String> {
     let mut out: BTreeMap<String, String> = s
         .body
         .data

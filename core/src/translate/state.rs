@@ -459,6 +459,10 @@ impl State {
                 g.ir.gateway = Some(key.clone());
                 changed = true;
             }
+            if g.ir.backend_client_cert != g.info.backend_client_cert {
+                g.ir.backend_client_cert = g.info.backend_client_cert.clone();
+                changed = true;
+            }
             if changed {
                 self.changed_gateways.insert(g.name.clone());
             }

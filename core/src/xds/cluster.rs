@@ -14,12 +14,17 @@ use envoy_types::pb::envoy::extensions::upstreams::http::v3::{
 };
 use envoy_types::pb::envoy::r#type::matcher::v3::{string_matcher, StringMatcher};
 
-use super::listener::inline_data;
+use super::listener::{add_certificate, inline_data};
 use super::{ads_source, any, duration_ms, socket_address, Delivery};
-use crate::translate::ir::{ClusterIr, UpstreamProtocol};
+use crate::translate::ir::{ClusterIr, GatewayIr, UpstreamProtocol};
 
-/// The Cluster and, when delivered over EDS, its ClusterLoadAssignment.
-pub fn build(c: &ClusterIr, delivery: Delivery) -> (Cluster, Option<ClusterLoadAssignment>) {
+/// The Cluster and, when delivered over EDS, its ClusterLoadAssignment. A TLS cluster
+/// presents the Gateway's backend client certificate, if it has one.
+pub fn build(
+    c: &ClusterIr,
+    ir: &GatewayIr,
+    delivery: Delivery,
+) -> (Cluster, Option<ClusterLoadAssignment>) {
     let cla = ClusterLoadAssignment {
         cluster_name: c.name.clone(),
         endpoints: if c.endpoints.is_empty() {
@@ -91,14 +96,18 @@ pub fn build(c: &ClusterIr, delivery: Delivery) -> (Cluster, Option<ClusterLoadA
             },
             ..Default::default()
         };
+        let mut common = CommonTlsContext {
+            validation_context_type: Some(
+                common_tls_context::ValidationContextType::ValidationContext(validation),
+            ),
+            ..Default::default()
+        };
+        if let Some(cert) = &ir.backend_client_cert {
+            add_certificate(&mut common, cert, ir, delivery);
+        }
         let ctx = UpstreamTlsContext {
             sni: tls.sni.clone(),
-            common_tls_context: Some(CommonTlsContext {
-                validation_context_type: Some(
-                    common_tls_context::ValidationContextType::ValidationContext(validation),
-                ),
-                ..Default::default()
-            }),
+            common_tls_context: Some(common),
             ..Default::default()
         };
         cluster.transport_socket = Some(core::TransportSocket {

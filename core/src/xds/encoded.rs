@@ -65,12 +65,17 @@ struct Kept<T, V> {
 /// served under several route tables).
 type VirtualHosts = HashMap<(usize, String), Kept<Vec<Arc<RouteIr>>, Arc<Vec<u8>>>>;
 
+/// A cluster's and its endpoints' bytes, by the cluster's allocation and the client
+/// certificate the Gateway presents to TLS backends (one cluster may serve several Gateways).
+type Clusters =
+    HashMap<(usize, Option<String>), Kept<ClusterIr, (EncodedResource, EncodedResource)>>;
+
 /// Encoded bytes of routes, virtual hosts and clusters by the IR allocation they came from.
 #[derive(Default)]
 pub struct EncodedCache {
     routes: HashMap<usize, Kept<RouteIr, Arc<Vec<u8>>>>,
     vhosts: VirtualHosts,
-    clusters: HashMap<usize, Kept<ClusterIr, (EncodedResource, EncodedResource)>>,
+    clusters: Clusters,
 }
 
 fn address<T>(a: &Arc<T>) -> usize {
@@ -90,7 +95,7 @@ impl EncodedCache {
     pub fn build(&mut self, ir: &GatewayIr, bind_address: &str) -> Vec<EncodedResource> {
         let mut out = Vec::new();
         for c in ir.clusters.values() {
-            let (cluster, cla) = self.cluster(c);
+            let (cluster, cla) = self.cluster(c, ir);
             out.push(cluster);
             out.push(cla);
         }
@@ -144,13 +149,19 @@ impl EncodedCache {
         out
     }
 
-    fn cluster(&mut self, c: &Arc<ClusterIr>) -> (EncodedResource, EncodedResource) {
-        if let Some(k) = self.clusters.get(&address(c)) {
+    fn cluster(
+        &mut self,
+        c: &Arc<ClusterIr>,
+        ir: &GatewayIr,
+    ) -> (EncodedResource, EncodedResource) {
+        // Over ADS the client certificate is named, not inlined: its name is all that matters.
+        let key = (address(c), ir.backend_client_cert.clone());
+        if let Some(k) = self.clusters.get(&key) {
             if k.ir.strong_count() > 0 {
                 return k.value.clone();
             }
         }
-        let (cluster, cla) = cluster::build(c, Delivery::Ads);
+        let (cluster, cla) = cluster::build(c, ir, Delivery::Ads);
         let cla = cla.unwrap_or_default();
         let value = (
             EncodedResource::new(
@@ -165,7 +176,7 @@ impl EncodedCache {
             ),
         );
         self.clusters.insert(
-            address(c),
+            key,
             Kept {
                 ir: Arc::downgrade(c),
                 value: value.clone(),

@@ -18,7 +18,8 @@ use envoy_types::pb::envoy::extensions::filters::udp::udp_proxy::v3::{
     udp_proxy_config, Route as UdpRoute, UdpProxyConfig,
 };
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
-    secret, CommonTlsContext, DownstreamTlsContext, SdsSecretConfig, Secret, TlsCertificate,
+    certificate_validation_context, common_tls_context, secret, CertificateValidationContext,
+    CommonTlsContext, DownstreamTlsContext, SdsSecretConfig, Secret, TlsCertificate,
 };
 use envoy_types::pb::xds::core::v3::TypedExtensionConfig as XdsTypedExtensionConfig;
 use envoy_types::pb::xds::r#type::matcher::v3::{matcher, Matcher};
@@ -287,28 +288,56 @@ fn downstream_tls(
         ..Default::default()
     };
     for s in &c.secrets {
-        match delivery {
-            Delivery::Ads => common
-                .tls_certificate_sds_secret_configs
-                .push(SdsSecretConfig {
-                    name: s.clone(),
-                    sds_config: Some(ads_source()),
-                }),
-            Delivery::Static => {
-                if let Some(sec) = ir.secrets.get(s) {
-                    common.tls_certificates.push(certificate(sec));
-                }
-            }
-        }
+        add_certificate(&mut common, s, ir, delivery);
     }
+    let mut ctx = DownstreamTlsContext::default();
+    if let Some(v) = &c.client_validation {
+        // A validation context makes Envoy ask for a client certificate. AllowInsecureFallback
+        // (as in Envoy Gateway): any certificate, or none, is let through.
+        common.validation_context_type = Some(
+            common_tls_context::ValidationContextType::ValidationContext(
+                CertificateValidationContext {
+                    trusted_ca: Some(inline_data(&v.ca_pem)),
+                    trust_chain_verification: if v.insecure_fallback {
+                        certificate_validation_context::TrustChainVerification::AcceptUntrusted
+                    } else {
+                        certificate_validation_context::TrustChainVerification::VerifyTrustChain
+                    } as i32,
+                    ..Default::default()
+                },
+            ),
+        );
+        ctx.require_client_certificate = Some(envoy_types::pb::google::protobuf::BoolValue {
+            value: !v.insecure_fallback,
+        });
+    }
+    ctx.common_tls_context = Some(common);
     core::TransportSocket {
         name: "envoy.transport_sockets.tls".into(),
-        config_type: Some(core::transport_socket::ConfigType::TypedConfig(any(
-            &DownstreamTlsContext {
-                common_tls_context: Some(common),
-                ..Default::default()
-            },
-        ))),
+        config_type: Some(core::transport_socket::ConfigType::TypedConfig(any(&ctx))),
+    }
+}
+
+/// Adds the certificate `name` of the Gateway's secrets to a TLS context: by SDS name over
+/// ADS, inline for a static bootstrap.
+pub(crate) fn add_certificate(
+    common: &mut CommonTlsContext,
+    name: &str,
+    ir: &GatewayIr,
+    delivery: Delivery,
+) {
+    match delivery {
+        Delivery::Ads => common
+            .tls_certificate_sds_secret_configs
+            .push(SdsSecretConfig {
+                name: name.to_string(),
+                sds_config: Some(ads_source()),
+            }),
+        Delivery::Static => {
+            if let Some(sec) = ir.secrets.get(name) {
+                common.tls_certificates.push(certificate(sec));
+            }
+        }
     }
 }
 

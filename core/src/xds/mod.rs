@@ -116,7 +116,7 @@ pub fn build(ir: &GatewayIr, delivery: Delivery, bind_address: &str) -> GatewayR
             .extend(tables.into_iter().map(route::route_configuration));
     }
     for c in ir.clusters.values() {
-        let (cluster, cla) = cluster::build(c, delivery);
+        let (cluster, cla) = cluster::build(c, ir, delivery);
         out.clusters.push(cluster);
         out.endpoints.extend(cla);
     }
