@@ -90,6 +90,40 @@ impl Ctx<'_> {
     }
 }
 
+/// The type (default `IPAddress`) and value of an address entry.
+fn type_value(x: &Value) -> (String, String) {
+    (
+        x.get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("IPAddress")
+            .to_string(),
+        s(x, "value").to_string(),
+    )
+}
+
+/// The (type, value) pairs a `gatewayStatusAddresses` entry names: `"usable …"` and
+/// `"unusable …"` the suite's address pools, `"invalid …"` the Gateway's `test/fake-invalid-type`
+/// entries as applied; anything else is an IPAddress value.
+fn named_addresses(c: &crate::kube::Cluster, gw: &str, desc: &str) -> Vec<(String, String)> {
+    if desc.starts_with("usable") {
+        c.usable_addresses.iter().map(type_value).collect()
+    } else if desc.starts_with("unusable") {
+        c.unusable_addresses.iter().map(type_value).collect()
+    } else if desc.starts_with("invalid") {
+        let (ns, name) = crate::kube::split_ref(gw);
+        c.original_addresses
+            .get(&("Gateway".to_string(), ns, name))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|x| s(x, "type") == "test/fake-invalid-type")
+            .map(type_value)
+            .collect()
+    } else {
+        vec![("IPAddress".to_string(), desc.to_string())]
+    }
+}
+
 /// Polls `f` every 100 ms until it returns Ok, for at most `timeout`.
 pub fn poll(timeout: Duration, mut f: impl FnMut() -> Result<(), String>) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
@@ -411,6 +445,41 @@ pub fn run(ctx: &Ctx, a: &Value) -> Result<(), String> {
                 ctx.gateway_address(gw)
                     .map(|_| ())
                     .ok_or("no address".into())
+            })
+        }
+        "gatewayStatusAddresses" => {
+            let gw = s(a, "gateway");
+            let want = a.get("count").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let named = |field: &str| -> Result<Vec<(String, String)>, String> {
+                let c = ctx.cluster.lock().map_err(|e| e.to_string())?;
+                let mut out = Vec::new();
+                for d in a.get(field).and_then(Value::as_array).into_iter().flatten() {
+                    out.extend(named_addresses(&c, gw, d.as_str().unwrap_or("")));
+                }
+                Ok(out)
+            };
+            let (present, absent) = (named("contains")?, named("notContains")?);
+            poll(ctx.wait(180), || {
+                let st = ctx
+                    .status_of("Gateway", gw)
+                    .ok_or(format!("{gw}: no status"))?;
+                let have: Vec<(String, String)> = st
+                    .get("addresses")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(type_value)
+                    .collect();
+                if have.len() != want {
+                    return Err(format!("{gw}: status.addresses {have:?}, want {want}"));
+                }
+                if let Some(p) = present.iter().find(|p| !have.contains(p)) {
+                    return Err(format!("{gw}: status.addresses {have:?} lack {p:?}"));
+                }
+                if let Some(p) = have.iter().find(|h| absent.iter().any(|x| x.1 == h.1)) {
+                    return Err(format!("{gw}: status.addresses hold {p:?}"));
+                }
+                Ok(())
             })
         }
         "gatewayListeners" | "listenerSetListeners" => {

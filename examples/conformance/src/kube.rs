@@ -155,6 +155,13 @@ pub struct Cluster {
     pub echo: PathBuf,
     /// The controller name of our GatewayClass.
     pub controller_name: String,
+    /// The suite's `UsableNetworkAddresses` pool: addresses the implementation can give a
+    /// Gateway (GatewayStaticAddresses), as `spec.addresses` entries.
+    pub usable_addresses: Vec<Value>,
+    /// The suite's `UnusableNetworkAddresses` pool.
+    pub unusable_addresses: Vec<Value>,
+    /// Each Gateway's `spec.addresses` as the applier wrote it from its manifest.
+    pub original_addresses: BTreeMap<Key, Value>,
     next_ip: u32,
 }
 
@@ -194,6 +201,9 @@ impl Cluster {
             pods: BTreeMap::new(),
             echo,
             controller_name,
+            usable_addresses: Vec::new(),
+            unusable_addresses: Vec::new(),
+            original_addresses: BTreeMap::new(),
             next_ip: 0,
         }
     }
@@ -207,6 +217,40 @@ impl Cluster {
         }
     }
 
+    /// The applier's `spec.addresses` replacement (BASE.md §1): the fake-invalid entries, then
+    /// the unusable pool if a placeholder asks for it, then the usable pool; pool entries
+    /// without a type become `IPAddress`.
+    fn addresses(&self, addrs: &[Value]) -> Vec<Value> {
+        let has = |placeholder: &str| {
+            addrs
+                .iter()
+                .any(|a| a.get("value").and_then(Value::as_str) == Some(placeholder))
+        };
+        let typed = |pool: &[Value]| -> Vec<Value> {
+            pool.iter()
+                .map(|a| {
+                    let mut a = a.clone();
+                    if a.get("type").is_none_or(Value::is_null) {
+                        a["type"] = json!("IPAddress");
+                    }
+                    a
+                })
+                .collect()
+        };
+        let mut out: Vec<Value> = addrs
+            .iter()
+            .filter(|a| a.get("type").and_then(Value::as_str) == Some("test/fake-invalid-type"))
+            .cloned()
+            .collect();
+        if has("PLACEHOLDER_UNUSABLE_ADDRS") {
+            out.extend(typed(&self.unusable_addresses));
+        }
+        if has("PLACEHOLDER_USABLE_ADDRS") {
+            out.extend(typed(&self.usable_addresses));
+        }
+        out
+    }
+
     /// The applier's rewrites (BASE.md §1).
     fn rewrite(&self, v: &mut Value) {
         match v.get("kind").and_then(Value::as_str) {
@@ -214,15 +258,7 @@ impl Cluster {
                 v["spec"]["gatewayClassName"] = json!(CLASS);
                 if let Some(addrs) = v.pointer("/spec/addresses").and_then(Value::as_array) {
                     if !addrs.is_empty() {
-                        // No usable or unusable pools are configured: keep the fake-invalid entries.
-                        let kept: Vec<Value> = addrs
-                            .iter()
-                            .filter(|a| {
-                                a.get("type").and_then(Value::as_str)
-                                    == Some("test/fake-invalid-type")
-                            })
-                            .cloned()
-                            .collect();
+                        let kept = self.addresses(addrs);
                         if kept.is_empty() {
                             if let Some(spec) = v["spec"].as_object_mut() {
                                 spec.remove("addresses");
@@ -243,6 +279,17 @@ impl Cluster {
     /// Creates or updates an object: generation bumps when `spec` changes, as the API server does.
     pub fn apply(&mut self, mut v: Value) {
         self.rewrite(&mut v);
+        if v.get("kind").and_then(Value::as_str) == Some("Gateway") {
+            if let Some(a) = v.pointer("/spec/addresses") {
+                self.original_addresses.insert(key_of(&v), a.clone());
+            }
+        }
+        self.store(v);
+    }
+
+    /// Stores a changed object as a patch does, without the applier's rewrites: they apply
+    /// to manifests only.
+    pub fn store(&mut self, mut v: Value) {
         let k = key_of(&v);
         if k.0 == "Deployment" {
             self.objects.insert(k.clone(), v.clone());

@@ -69,18 +69,10 @@ const PROFILES: [&str; 5] = [
 ];
 
 /// Features declared unsupported, so their tests are skipped, and why.
-const UNSUPPORTED: [(&str, &str); 2] = [
-    (
-        "GatewayStaticAddresses",
-        "gatewright serve picks each Gateway's loopback address itself and does not bind \
-         requested spec.addresses yet, and the harness configures no usable/unusable address \
-         pools (a free loopback address and a non-local one would do on one machine)",
-    ),
-    (
-        "GatewayInfrastructurePropagation",
-        "asserts on generated Pods, Services and ServiceAccounts of a cluster",
-    ),
-];
+const UNSUPPORTED: [(&str, &str); 1] = [(
+    "GatewayInfrastructurePropagation",
+    "asserts on generated Pods, Services and ServiceAccounts of a cluster",
+)];
 
 /// The core features of each profile (upstream `conformance/utils/suite/profiles.go`).
 fn core_features(profile: &str) -> &'static [&'static str] {
@@ -92,6 +84,27 @@ fn core_features(profile: &str) -> &'static [&'static str] {
         "GATEWAY-UDP" => &["Gateway", "UDPRoute", "ReferenceGrant"],
         _ => &[],
     }
+}
+
+/// The value `removeAddressesWithValueOf` names: `"spec.addresses[N] (…)"` is entry N of the
+/// Gateway's current `spec.addresses`, `"original spec.addresses[N] (…)"` entry N as the
+/// manifest was applied; any other string is the value itself.
+fn address_value(desc: &Value, gateway: &Value, original: Option<&Value>) -> Option<Value> {
+    let Some(text) = desc.as_str() else {
+        return Some(desc.clone());
+    };
+    let (list, rest) = match text.strip_prefix("original ") {
+        Some(rest) => (original?, rest),
+        None => (gateway.pointer("/spec/addresses")?, text),
+    };
+    let Some(index) = rest
+        .strip_prefix("spec.addresses[")
+        .and_then(|r| r.split_once(']'))
+        .and_then(|(n, _)| n.parse::<usize>().ok())
+    else {
+        return Some(desc.clone());
+    };
+    list.get(index)?.get("value").cloned()
 }
 
 fn free_port() -> u16 {
@@ -336,15 +349,20 @@ fn setup_action(ctx: &Ctx, a: &Value) -> Result<(), String> {
                     ls.retain(|l| keep.contains(l.get("name").unwrap_or(&Value::Null)));
                 }
             }
-            if let Some(val) = a.get("removeAddressesWithValueOf") {
+            if let Some(desc) = a.get("removeAddressesWithValueOf") {
+                let original = c.original_addresses.get(&key_of(&obj));
+                let val = address_value(desc, &obj, original).ok_or(format!(
+                    "removeAddressesWithValueOf {desc}: no such address"
+                ))?;
                 if let Some(ad) = obj
                     .pointer_mut("/spec/addresses")
                     .and_then(Value::as_array_mut)
                 {
-                    ad.retain(|x| x.get("value") != Some(val));
+                    ad.retain(|x| x.get("value") != Some(&val));
                 }
             }
-            c.apply(obj);
+            // A patch goes to the API server directly: no applier rewrites.
+            c.store(obj);
             Ok(())
         }
         "populateEndpointSlices" => {
@@ -572,6 +590,13 @@ fn real_main(args: &Args, conf: &Path) -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| sibling("gatewright"));
     let mut cluster = Cluster::new(dir.clone(), logs.clone(), echo, controller_name.clone());
+    // Gateways' own loopback addresses are in this run's 127.N.0.0/16 with hashed last two
+    // octets in 1..=254 (see `gateway_address` of gatewright serve): 127.N.0.1 is free but
+    // local, so usable; 192.0.2.1 (TEST-NET-1) is never a local address.
+    let net = 10 + std::process::id() % 190;
+    cluster.usable_addresses =
+        vec![json!({"type": "IPAddress", "value": format!("127.{net}.0.1")})];
+    cluster.unusable_addresses = vec![json!({"type": "IPAddress", "value": "192.0.2.1"})];
 
     // Tests to run.
     let mut tests: Vec<Value> = Vec::new();
@@ -618,10 +643,7 @@ fn real_main(args: &Args, conf: &Path) -> Result<(), String> {
         .arg(find_envoy(args))
         // Each Gateway gets its own loopback address inside a /16 of this run's own, so that
         // runs side by side on one machine never share a listening address (pods use 127.200+).
-        .args([
-            "--listen-address",
-            &format!("127.{}.0.0/16", 10 + std::process::id() % 190),
-        ])
+        .args(["--listen-address", &format!("127.{net}.0.0/16")])
         .args(["--controller-name", &controller_name])
         .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(|e| e.to_string())?)
