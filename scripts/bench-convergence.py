@@ -14,6 +14,7 @@ The clock starts just before the file is renamed into place, so the controller's
 Prints a Markdown table with p50/p99 over EDITS edits (default 20) per kind.
 
     scripts/bench-convergence.py [N ...]        # uses target/release binaries; see BENCHMARKS.md
+    ADS=sotw scripts/bench-convergence.py       # state-of-the-world ADS instead of delta
 """
 
 import http.client
@@ -30,6 +31,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EDITS = int(os.environ.get("EDITS", "20"))
+# The ADS variant Envoy uses: delta sends only what changed; sotw resends every resource of a type.
+ADS = os.environ.get("ADS", "delta")
 TIMEOUT = 30.0
 
 
@@ -133,7 +136,7 @@ def measure(n, bins, envoy_bin, work):
             [
                 bins["gatewright"], "serve", "--config-dir", cfg, "--envoy-path", envoy_bin,
                 "--xds-address", f"127.0.0.1:{free_port()}", "--admin-address", f"127.0.0.1:{free_port()}",
-                "--listen-address", "127.0.0.1",
+                "--listen-address", "127.0.0.1", "--ads", ADS,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -196,6 +199,7 @@ def main():
             sys.exit(f"{b} is missing: cargo build --release -p gatewright-controller -p gatewright-echo; scripts/install-envoy.sh")
     work = tempfile.mkdtemp(prefix="gatewright-convergence-")
     ms = lambda s: f"{s * 1000:.0f} ms"
+    print(f"ADS: {ADS}")
     print(f"| routes | first config served | route edit p50 | route edit p99 | endpoint edit p50 | endpoint edit p99 | edits |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     try:

@@ -115,8 +115,9 @@ enum Command {
         /// Address Envoy's data-plane listeners bind.
         #[arg(long, default_value = "0.0.0.0")]
         listen_address: String,
-        /// Quiet time after a file change before translating, e.g. 50ms.
-        #[arg(long, default_value = "50ms", value_parser = humantime::parse_duration)]
+        /// Quiet time after a file change before translating, so that a burst of writes (an
+        /// editor's save, `kubectl`-style multi-file applies) is translated once.
+        #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
         debounce: std::time::Duration,
         /// Envoy's log level.
         #[arg(long, default_value = "warn")]
