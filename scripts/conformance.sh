@@ -3,8 +3,9 @@
 # local echo backends, the expectations in ../shared/gateway-api/v1.6.1/conformance.
 #
 #   scripts/conformance.sh              the tests of examples/conformance/baseline.txt; fails when
-#                                       one of them no longer passes (what CI runs: about 2 minutes)
-#   CONFORMANCE_ALL=1 scripts/conformance.sh   every test (slow: each failure waits for its timeouts)
+#                                       one of them no longer passes
+#   CONFORMANCE_ALL=1 scripts/conformance.sh   every test, with the same regression check (what CI
+#                                       runs; tests upstream marks parallel run 4 at a time)
 #   scripts/conformance.sh --run NAME   one test, for debugging (no baseline comparison)
 #
 # Writes conformance-report.yaml (REPORT=...). Uses the debug binaries scripts/test.sh builds;
