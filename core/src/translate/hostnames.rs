@@ -66,12 +66,38 @@ pub fn more_specific(other: Option<&str>, this: Option<&str>) -> bool {
 pub fn isolate(hosts: Vec<String>, own: Option<&str>, siblings: &[Option<&str>]) -> Vec<String> {
     hosts
         .into_iter()
-        .filter(|h| {
-            !siblings
-                .iter()
-                .any(|s| more_specific(*s, own) && s.is_some_and(|pattern| covers(pattern, h)))
-        })
+        .filter(|h| !taken_by_sibling(h, own, siblings))
         .collect()
+}
+
+/// Whether every host `host` (a hostname or `*.` wildcard) matches belongs to a sibling
+/// listener more specific than the listener whose hostname is `own`.
+pub fn taken_by_sibling(host: &str, own: Option<&str>, siblings: &[Option<&str>]) -> bool {
+    siblings
+        .iter()
+        .any(|s| more_specific(*s, own) && s.is_some_and(|pattern| covers(pattern, host)))
+}
+
+/// Misdirected requests (GatewayHTTPSListenerDetectMisdirectedRequests): on the TLS chain of an
+/// HTTPS listener whose hostname is `own`, a request whose Host the hostname of another HTTPS
+/// listener of the port (`siblings`, `None` for any host) matches better than `own` belongs to
+/// that listener and is answered 421, so that the client opens a connection with that SNI.
+///
+/// Returns the virtual hosts to answer 421 on (the siblings' hostnames, `*` for a catch-all
+/// sibling) and whether `own` needs a virtual host of its own: when a sibling covers `own`, the
+/// hosts `own` is the best match for would otherwise fall into that sibling's 421 rather than
+/// get the 404 of a host no route serves. Envoy picks the most specific virtual host (exact,
+/// then longest wildcard suffix, then `*`), which is the spec's listener precedence.
+pub fn misdirected(own: Option<&str>, siblings: &[Option<&str>]) -> (Vec<String>, bool) {
+    let mut hosts: Vec<String> = siblings
+        .iter()
+        .filter(|s| **s != own)
+        .map(|s| s.unwrap_or("*").to_string())
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    let own_needed = own.is_some() && siblings.iter().any(|s| more_specific(own, *s));
+    (hosts, own_needed)
 }
 
 #[cfg(test)]
@@ -102,6 +128,56 @@ mod tests {
         assert_eq!(served(Some("abc.foo.example.com")), ["abc.foo.example.com"]);
         // A catch-all route keeps `*`: the more specific virtual hosts already win in Envoy.
         assert_eq!(isolate(intersect(None, &[]), None, &siblings), ["*"]);
+    }
+
+    /// The listeners of HTTPRouteHTTPSListenerDetectMisdirectedRequests: each listener's chain
+    /// answers 421 for the other listeners' hostnames, and a listener a sibling covers keeps a
+    /// virtual host of its own.
+    #[test]
+    fn misdirected_hosts_are_the_siblings() {
+        let all = [
+            None,
+            Some("second-example.org"),
+            Some("*.wildcard.org"),
+            Some("fourth-example.wildcard.org"),
+        ];
+        let of = |own: Option<&str>| {
+            let siblings: Vec<Option<&str>> = all.iter().copied().filter(|s| *s != own).collect();
+            misdirected(own, &siblings)
+        };
+        let strs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            of(None),
+            (
+                strs(&[
+                    "*.wildcard.org",
+                    "fourth-example.wildcard.org",
+                    "second-example.org"
+                ]),
+                false
+            )
+        );
+        assert_eq!(
+            of(Some("*.wildcard.org")),
+            (
+                strs(&["*", "fourth-example.wildcard.org", "second-example.org"]),
+                true
+            )
+        );
+        assert_eq!(
+            of(Some("fourth-example.wildcard.org")),
+            (strs(&["*", "*.wildcard.org", "second-example.org"]), true)
+        );
+        // A route hostname of the catch-all listener inside a sibling's hostname is the
+        // sibling's; one that only contains it stays (its more specific host wins in Envoy).
+        assert!(taken_by_sibling("a.wildcard.org", None, &all[1..]));
+        assert!(taken_by_sibling("*.wildcard.org", None, &all[1..]));
+        assert!(!taken_by_sibling("*.org", None, &all[1..]));
+        assert!(!taken_by_sibling(
+            "fourth-example.wildcard.org",
+            Some("fourth-example.wildcard.org"),
+            &all[..3]
+        ));
     }
 
     #[test]

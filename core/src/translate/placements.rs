@@ -7,6 +7,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use super::hostnames;
 use super::ir::*;
 use super::listeners::{ListenerCtx, Protocol};
 use super::overlap::Groups;
@@ -65,6 +66,75 @@ fn with_listener_port(r: &Arc<RouteIr>, l: &ListenerCtx) -> Arc<RouteIr> {
         }
         _ => r.clone(),
     }
+}
+
+/// The virtual hosts of HTTPS listener `li` with the misdirected requests answered 421
+/// (GatewayHTTPSListenerDetectMisdirectedRequests; see [`hostnames::misdirected`]): the
+/// hostnames of the other ready HTTPS listeners of the port, and the hostnames its routes serve
+/// that a more specific one of them owns. Envoy Gateway v1.9.0 does not detect misdirected
+/// requests (it answers 404), so this follows the spec (`Listener.hostname`).
+fn misdirected(
+    gw: &str,
+    listeners: &[ListenerCtx],
+    li: usize,
+    mut vhosts: BTreeMap<String, RouteList>,
+) -> BTreeMap<String, RouteList> {
+    let l = &listeners[li];
+    let siblings: Vec<Option<&str>> = listeners
+        .iter()
+        .enumerate()
+        .filter(|(i, o)| {
+            *i != li && o.ready && o.port == l.port && o.protocol == Some(Protocol::Https)
+        })
+        .map(|(_, o)| o.hostname.as_deref())
+        .collect();
+    if siblings.is_empty() {
+        return vhosts;
+    }
+    let own = l.hostname.as_deref();
+    let (hosts, own_needed) = hostnames::misdirected(own, &siblings);
+    let (ns, name) = gw.split_once('/').unwrap_or(("", gw));
+    let answer = RouteList::new(vec![Arc::new(RouteIr {
+        name: format!("{gw}/{}/misdirected", l.name),
+        source: ObjectKey::new(Kind::Gateway, ns, name),
+        matcher: MatchIr::default(),
+        action: ActionIr::Direct(421),
+        request_headers: HeaderModsIr::default(),
+        response_headers: HeaderModsIr::default(),
+        mirrors: Vec::new(),
+        cors: None,
+        timeout_ms: None,
+        per_try_timeout_ms: None,
+        retry: None,
+        session: None,
+        rank: RankKey {
+            path_kind: 2,
+            path_len: std::cmp::Reverse(1),
+            no_method: true,
+            headers: std::cmp::Reverse(0),
+            queries: std::cmp::Reverse(0),
+            created: String::new(),
+            route: (ns.to_string(), name.to_string()),
+            position: (0, 0),
+        },
+    })]);
+    for (host, routes) in vhosts.iter_mut() {
+        if hostnames::taken_by_sibling(host, own, &siblings) {
+            *routes = answer.clone();
+        }
+    }
+    // A sibling's hostname is never one this listener's routes serve unless the sibling is
+    // more specific (then it was just answered 421 above), or equal (excluded).
+    for host in hosts {
+        vhosts.insert(host, answer.clone());
+    }
+    if let (Some(own), true) = (own, own_needed) {
+        // No route: Envoy answers 404.
+        vhosts
+            .entry(own.to_string())
+            .or_insert_with(|| RouteList::new(Vec::new()));
+    }
+    vhosts
 }
 
 /// Where the HTTP routes of a listener go: HTTP listeners of a port share one table, each
@@ -358,7 +428,12 @@ impl Placements {
                     client_validation: l.client_validation.clone(),
                     action: TlsChainAction::Http(RouteTableIr {
                         name: format!("{gw}/{}", l.name),
-                        vhosts: lists(&self.tables, TableKey::Listener(li)),
+                        vhosts: misdirected(
+                            gw,
+                            listeners,
+                            li,
+                            lists(&self.tables, TableKey::Listener(li)),
+                        ),
                     }),
                 }),
                 Protocol::Tls => {
@@ -411,6 +486,8 @@ impl Placements {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use crate::translate::ActionIr;
     use crate::{load, translate, Options, Snapshot};
 
@@ -507,5 +584,183 @@ spec:
         };
         assert_eq!(port_of(8080), Some(8080));
         assert_eq!(port_of(80), None);
+    }
+
+    /// HTTPRouteHTTPSListenerDetectMisdirectedRequests: four HTTPS listeners share port 443.
+    fn misdirected_gateway(without_route: Option<&str>) -> crate::Translation {
+        let indent = |pem: &str| pem.trim_end().replace('\n', "\n    ");
+        let mut m = format!(
+            r#"apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {{name: gc}}
+spec: {{controllerName: gateway.envoyproxy.io/gatewayclass-controller}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: cert, namespace: infra}}
+type: kubernetes.io/tls
+stringData:
+  tls.crt: |
+    {}
+  tls.key: |
+    {}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {{name: gw, namespace: infra}}
+spec:
+  gatewayClassName: gc
+  listeners:
+"#,
+            indent(include_str!("../../tests/common/test-cert.pem")),
+            indent(include_str!("../../tests/common/test-key.pem")),
+        );
+        let listeners = [
+            ("https", None, Some("example.org")),
+            ("https-with-hostname", Some("second-example.org"), None),
+            ("https-with-wildcard-hostname", Some("*.wildcard.org"), None),
+            ("https-fourth", Some("fourth-example.wildcard.org"), None),
+        ];
+        for (name, hostname, _) in listeners {
+            m.push_str(&format!(
+                "  - name: {name}\n    port: 443\n    protocol: HTTPS\n{}    tls: {{certificateRefs: [{{name: cert}}]}}\n",
+                hostname.map(|h| format!("    hostname: \"{h}\"\n")).unwrap_or_default()
+            ));
+        }
+        for (name, _, route_host) in listeners {
+            if without_route == Some(name) {
+                continue;
+            }
+            m.push_str(&format!(
+                "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n\
+                 metadata: {{name: {name}, namespace: infra}}\n\
+                 spec:\n  parentRefs: [{{name: gw, sectionName: {name}}}]\n{}  rules: [{{backendRefs: [{{name: svc, port: 8080}}]}}]\n",
+                route_host.map(|h| format!("  hostnames: [{h}]\n")).unwrap_or_default()
+            ));
+        }
+        m.push_str("---\napiVersion: v1\nkind: Service\nmetadata: {name: svc, namespace: infra}\nspec: {ports: [{port: 8080}]}\n");
+        let loaded = load::parse_str(&m, "test.yaml");
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        translate(&Snapshot::from_loaded(loaded.objects), &Options::default())
+    }
+
+    /// What each HTTPS listener's route table does per virtual host: `route`, `421` or `404`.
+    fn vhost_actions(t: &crate::Translation) -> BTreeMap<String, Vec<(String, &'static str)>> {
+        let mut out = BTreeMap::new();
+        for chain in &t.gateways["infra/gw"].ports[&(443, false)].tls_chains {
+            let crate::translate::ir::TlsChainAction::Http(table) = &chain.action else {
+                panic!("not an HTTP chain: {}", chain.name)
+            };
+            let hosts = table
+                .vhosts
+                .iter()
+                .map(|(host, routes)| {
+                    let what = match routes.first().map(|r| &r.action) {
+                        None => "404",
+                        Some(ActionIr::Direct(421)) => "421",
+                        Some(ActionIr::Forward { .. }) => "route",
+                        Some(other) => panic!("unexpected {other:?}"),
+                    };
+                    (host.clone(), what)
+                })
+                .collect();
+            out.insert(chain.name.clone(), hosts);
+        }
+        out
+    }
+
+    /// Each HTTPS chain answers 421 for the hostnames another listener of the port matches
+    /// better, keeps its own, and a listener a sibling covers keeps a 404 virtual host.
+    #[test]
+    fn https_listeners_answer_misdirected_requests() {
+        let t = misdirected_gateway(None);
+        let v = |items: &[(&str, &'static str)]| -> Vec<(String, &'static str)> {
+            items.iter().map(|(h, w)| (h.to_string(), *w)).collect()
+        };
+        let got = vhost_actions(&t);
+        assert_eq!(
+            got["infra/gw/https"],
+            v(&[
+                ("*.wildcard.org", "421"),
+                ("example.org", "route"),
+                ("fourth-example.wildcard.org", "421"),
+                ("second-example.org", "421"),
+            ])
+        );
+        assert_eq!(
+            got["infra/gw/https-with-hostname"],
+            v(&[
+                ("*", "421"),
+                ("*.wildcard.org", "421"),
+                ("fourth-example.wildcard.org", "421"),
+                ("second-example.org", "route"),
+            ])
+        );
+        assert_eq!(
+            got["infra/gw/https-with-wildcard-hostname"],
+            v(&[
+                ("*", "421"),
+                ("*.wildcard.org", "route"),
+                ("fourth-example.wildcard.org", "421"),
+                ("second-example.org", "421"),
+            ])
+        );
+        assert_eq!(
+            got["infra/gw/https-fourth"],
+            v(&[
+                ("*", "421"),
+                ("*.wildcard.org", "421"),
+                ("fourth-example.wildcard.org", "route"),
+                ("second-example.org", "421"),
+            ])
+        );
+    }
+
+    /// In Envoy: a virtual host per misdirected hostname whose one route answers 421 directly.
+    #[test]
+    fn misdirected_hosts_are_direct_421_virtual_hosts() {
+        use envoy_types::pb::envoy::config::route::v3::route;
+        let t = misdirected_gateway(None);
+        let res = crate::xds::build(
+            &t.gateways["infra/gw"],
+            crate::xds::Delivery::Ads,
+            "0.0.0.0",
+        );
+        let rc = res
+            .routes
+            .iter()
+            .find(|r| r.name == "infra/gw/https-with-hostname")
+            .expect("the route configuration");
+        let vh = rc
+            .virtual_hosts
+            .iter()
+            .find(|vh| vh.domains.iter().any(|d| d == "*"))
+            .expect("a catch-all virtual host");
+        assert_eq!(vh.routes.len(), 1);
+        match &vh.routes[0].action {
+            Some(route::Action::DirectResponse(d)) => assert_eq!(d.status, 421),
+            other => panic!("not a direct response: {other:?}"),
+        }
+        let own = rc
+            .virtual_hosts
+            .iter()
+            .find(|vh| vh.domains.iter().any(|d| d == "second-example.org"))
+            .expect("the listener's own virtual host");
+        assert!(matches!(
+            own.routes[0].action,
+            Some(route::Action::Route(_))
+        ));
+    }
+
+    /// Without a route for its own hostname, a listener another covers answers 404 there, not
+    /// the covering listener's 421.
+    #[test]
+    fn a_covered_listener_without_routes_keeps_its_404() {
+        let t = misdirected_gateway(Some("https-fourth"));
+        let got = vhost_actions(&t);
+        let fourth: BTreeMap<_, _> = got["infra/gw/https-fourth"].iter().cloned().collect();
+        assert_eq!(fourth["fourth-example.wildcard.org"], "404");
+        assert_eq!(fourth["*.wildcard.org"], "421");
+        assert_eq!(fourth["*"], "421");
     }
 }
