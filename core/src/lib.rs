@@ -25,3 +25,6 @@ pub mod translate;
 pub use snapshot::Snapshot;
 pub use translate::{translate, Options, Translation, UsableAddresses};
 pub mod xds;
+
+#[cfg(test)]
+mod testing;

@@ -348,7 +348,7 @@ mod tests {
     use crate::model::{Condition, GatewayStatus};
     use crate::status::StatusBody;
     use crate::xds::{build, Delivery, GatewayResources};
-    use crate::{load, translate, Options, Snapshot, Translation};
+    use crate::{Options, Translation};
 
     const CERT: &str = include_str!("../../tests/common/test-cert.pem");
     const KEY: &str = include_str!("../../tests/common/test-key.pem");
@@ -362,12 +362,7 @@ mod tests {
     fn run(extra: &str) -> Translation {
         let indent = |s: &str| s.replace('\n', "\n    ");
         let text = format!(
-            r#"apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {{name: gc}}
-spec: {{controllerName: gateway.envoyproxy.io/gatewayclass-controller}}
----
-apiVersion: v1
+            r#"apiVersion: v1
 kind: Secret
 metadata: {{name: cert, namespace: ns}}
 type: kubernetes.io/tls
@@ -392,9 +387,7 @@ data:
             key = b64(KEY),
             ca = indent(CERT.trim_end()),
         );
-        let loaded = load::parse_str(&text, "test.yaml");
-        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-        translate(&Snapshot::from_loaded(loaded.objects), &Options::default())
+        crate::testing::translate_manifests(&text, &Options::default())
     }
 
     fn gateway_status<'a>(t: &'a Translation, name: &str) -> &'a GatewayStatus {

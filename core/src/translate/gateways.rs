@@ -326,14 +326,9 @@ pub fn status(
 #[cfg(test)]
 mod tests {
     use crate::status::StatusBody;
-    use crate::{load, translate, Options, Snapshot};
+    use crate::Options;
 
     const MANIFESTS: &str = r#"
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: gc}
-spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
----
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: infra}
@@ -364,9 +359,7 @@ spec:
     /// ListenerSetHostnameConflict: a set whose every listener is rejected is not attached.
     #[test]
     fn only_accepted_listener_sets_count_as_attached() {
-        let loaded = load::parse_str(MANIFESTS, "test.yaml");
-        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-        let t = translate(&Snapshot::from_loaded(loaded.objects), &Options::default());
+        let t = crate::testing::translate_manifests(MANIFESTS, &Options::default());
         let gw = t
             .status
             .iter()
@@ -380,11 +373,6 @@ spec:
 
     const STATIC: &str = r#"
 apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: gc}
-spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: infra}
 spec:
@@ -396,9 +384,7 @@ spec:
 
     /// The Gateway's status with `spec.addresses` set to `addresses` (a YAML flow list).
     fn gateway_status(addresses: &str, opts: &Options) -> crate::model::GatewayStatus {
-        let loaded = load::parse_str(&STATIC.replace("ADDRESSES", addresses), "test.yaml");
-        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-        let t = translate(&Snapshot::from_loaded(loaded.objects), opts);
+        let t = crate::testing::translate_manifests(&STATIC.replace("ADDRESSES", addresses), opts);
         t.status
             .into_iter()
             .find_map(|s| match s.status {

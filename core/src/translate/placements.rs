@@ -489,7 +489,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use crate::translate::ActionIr;
-    use crate::{load, translate, Options, Snapshot};
+    use crate::Options;
 
     /// Two TCPRoutes (and two UDPRoutes) on one listener: the port goes to the oldest route,
     /// although its name sorts last (TCPRouteMultipleRoutesAttachment).
@@ -497,11 +497,6 @@ mod tests {
     fn the_oldest_l4_route_gets_the_port() {
         let mut m = String::from(
             r#"
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: gc}
-spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
----
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: infra}
@@ -527,9 +522,7 @@ spec:
                 ));
             }
         }
-        let loaded = load::parse_str(&m, "test.yaml");
-        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-        let t = translate(&Snapshot::from_loaded(loaded.objects), &Options::default());
+        let t = crate::testing::translate_manifests(&m, &Options::default());
         let gw = &t.gateways["infra/gw"];
         for (key, route) in [
             ((9310, false), "TCPRoute-z-older"),
@@ -545,11 +538,6 @@ spec:
     #[test]
     fn a_hostname_redirect_keeps_the_listener_port() {
         let m = r#"
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: gc}
-spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
----
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: infra}
@@ -567,9 +555,7 @@ spec:
   rules:
   - filters: [{type: RequestRedirect, requestRedirect: {hostname: example.org}}]
 "#;
-        let loaded = load::parse_str(m, "test.yaml");
-        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-        let t = translate(&Snapshot::from_loaded(loaded.objects), &Options::default());
+        let t = crate::testing::translate_manifests(m, &Options::default());
         let gw = &t.gateways["infra/gw"];
         let port_of = |port: u16| {
             let table = gw.ports[&(port, false)]
@@ -590,12 +576,7 @@ spec:
     fn misdirected_gateway(without_route: Option<&str>) -> crate::Translation {
         let indent = |pem: &str| pem.trim_end().replace('\n', "\n    ");
         let mut m = format!(
-            r#"apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {{name: gc}}
-spec: {{controllerName: gateway.envoyproxy.io/gatewayclass-controller}}
----
-apiVersion: v1
+            r#"apiVersion: v1
 kind: Secret
 metadata: {{name: cert, namespace: infra}}
 type: kubernetes.io/tls
@@ -639,9 +620,7 @@ spec:
             ));
         }
         m.push_str("---\napiVersion: v1\nkind: Service\nmetadata: {name: svc, namespace: infra}\nspec: {ports: [{port: 8080}]}\n");
-        let loaded = load::parse_str(&m, "test.yaml");
-        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-        translate(&Snapshot::from_loaded(loaded.objects), &Options::default())
+        crate::testing::translate_manifests(&m, &Options::default())
     }
 
     /// What each HTTPS listener's route table does per virtual host: `route`, `421` or `404`.

@@ -812,14 +812,9 @@ fn session_ir(sp: Option<&SessionPersistence>, route: &ObjectKey) -> Option<Sess
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{load, translate, Options};
+    use crate::Options;
 
     const GATEWAY: &str = r#"
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: gc}
-spec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}
----
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: infra}
@@ -841,9 +836,7 @@ spec: {ports: [{port: 8080}]}
 
     fn translate_with(route: &str) -> (Vec<Arc<RouteIr>>, crate::Translation) {
         let text = format!("{GATEWAY}---\n{route}");
-        let loaded = load::parse_str(&text, "test.yaml");
-        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-        let t = translate(&Snapshot::from_loaded(loaded.objects), &Options::default());
+        let t = crate::testing::translate_manifests(&text, &Options::default());
         let table = t.gateways["infra/gw"].ports[&(80, false)]
             .http
             .clone()
