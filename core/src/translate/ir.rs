@@ -205,6 +205,37 @@ pub struct RouteIr {
     pub rank: RankKey,
 }
 
+impl RouteIr {
+    /// A route for every request (prefix `/`, no other match) that does `action` and nothing
+    /// else, ranked as a `/` prefix of `source`: for routes the translation adds itself.
+    pub fn catch_all(name: String, source: ObjectKey, action: ActionIr) -> Self {
+        RouteIr {
+            name,
+            matcher: MatchIr::default(),
+            action,
+            request_headers: HeaderModsIr::default(),
+            response_headers: HeaderModsIr::default(),
+            mirrors: Vec::new(),
+            cors: None,
+            timeout_ms: None,
+            per_try_timeout_ms: None,
+            retry: None,
+            session: None,
+            rank: RankKey {
+                path_kind: 2,
+                path_len: std::cmp::Reverse(1),
+                no_method: true,
+                headers: std::cmp::Reverse(0),
+                queries: std::cmp::Reverse(0),
+                created: String::new(),
+                route: (source.namespace.clone(), source.name.clone()),
+                position: (0, 0),
+            },
+            source,
+        }
+    }
+}
+
 /// Route precedence per the spec; derived `Ord` compares fields in order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RankKey {

@@ -94,30 +94,11 @@ fn misdirected(
     let own = l.hostname.as_deref();
     let (hosts, own_needed) = hostnames::misdirected(own, &siblings);
     let (ns, name) = gw.split_once('/').unwrap_or(("", gw));
-    let answer = RouteList::new(vec![Arc::new(RouteIr {
-        name: format!("{gw}/{}/misdirected", l.name),
-        source: ObjectKey::new(Kind::Gateway, ns, name),
-        matcher: MatchIr::default(),
-        action: ActionIr::Direct(421),
-        request_headers: HeaderModsIr::default(),
-        response_headers: HeaderModsIr::default(),
-        mirrors: Vec::new(),
-        cors: None,
-        timeout_ms: None,
-        per_try_timeout_ms: None,
-        retry: None,
-        session: None,
-        rank: RankKey {
-            path_kind: 2,
-            path_len: std::cmp::Reverse(1),
-            no_method: true,
-            headers: std::cmp::Reverse(0),
-            queries: std::cmp::Reverse(0),
-            created: String::new(),
-            route: (ns.to_string(), name.to_string()),
-            position: (0, 0),
-        },
-    })]);
+    let answer = RouteList::new(vec![Arc::new(RouteIr::catch_all(
+        format!("{gw}/{}/misdirected", l.name),
+        ObjectKey::new(Kind::Gateway, ns, name),
+        ActionIr::Direct(421),
+    ))]);
     for (host, routes) in vhosts.iter_mut() {
         if hostnames::taken_by_sibling(host, own, &siblings) {
             *routes = answer.clone();

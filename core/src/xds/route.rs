@@ -488,38 +488,15 @@ mod tests {
     }
 
     fn forward_route(clusters: Vec<WeightedClusterIr>, invalid_weight: u32) -> RouteIr {
-        RouteIr {
-            name: "r".into(),
-            source: crate::model::ObjectKey {
-                kind: crate::model::Kind::HttpRoute,
-                namespace: "ns".into(),
-                name: "r".into(),
-            },
-            matcher: MatchIr::default(),
-            action: ActionIr::Forward {
+        RouteIr::catch_all(
+            "r".into(),
+            crate::model::ObjectKey::new(crate::model::Kind::HttpRoute, "ns", "r"),
+            ActionIr::Forward {
                 clusters,
                 invalid_weight,
                 rewrite: None,
             },
-            request_headers: HeaderModsIr::default(),
-            response_headers: HeaderModsIr::default(),
-            mirrors: Vec::new(),
-            cors: None,
-            timeout_ms: None,
-            per_try_timeout_ms: None,
-            retry: None,
-            session: None,
-            rank: RankKey {
-                path_kind: 2,
-                path_len: std::cmp::Reverse(1),
-                no_method: true,
-                headers: std::cmp::Reverse(0),
-                queries: std::cmp::Reverse(0),
-                created: String::new(),
-                route: ("ns".into(), "r".into()),
-                position: (0, 0),
-            },
-        }
+        )
     }
 
     fn weighted(r: &RouteIr) -> Vec<weighted_cluster::ClusterWeight> {
