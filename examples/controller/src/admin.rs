@@ -8,15 +8,18 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
+use gatewright::status::StatusObject;
 use gatewright::ObjectKey;
 
 use crate::metrics::Metrics;
 
-/// The status document, kept as each object's JSON so that a change re-renders one object.
+/// The status document. Objects are the engine's own status objects, shared rather than copied
+/// or pre-rendered (at 10,000 routes pre-rendered JSON alone held 10 MB); `/status` renders them
+/// when asked.
 #[derive(Debug, Default)]
 pub struct StatusDoc {
-    /// Every object's status as JSON, in key order.
-    pub objects: BTreeMap<ObjectKey, String>,
+    /// Every object's status, in key order.
+    pub objects: BTreeMap<ObjectKey, Arc<StatusObject>>,
     /// The diagnostics as a JSON array.
     pub diagnostics: String,
     /// Running proxies as a JSON object.
@@ -26,14 +29,15 @@ pub struct StatusDoc {
 impl StatusDoc {
     /// `{"status": [...], "diagnostics": [...], "proxies": {...}}`.
     pub fn render(&self) -> String {
-        let len: usize = self.objects.values().map(|o| o.len() + 1).sum();
-        let mut out = String::with_capacity(len + self.diagnostics.len() + self.proxies.len() + 48);
+        let mut out = String::with_capacity(
+            self.objects.len() * 512 + self.diagnostics.len() + self.proxies.len() + 48,
+        );
         out.push_str("{\"status\":[");
         for (i, o) in self.objects.values().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(o);
+            out.push_str(&serde_json::to_string(o.as_ref()).unwrap_or_default());
         }
         out.push_str("],\"diagnostics\":");
         out.push_str(if self.diagnostics.is_empty() {
