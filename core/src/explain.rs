@@ -81,13 +81,7 @@ fn status_of<'a>(t: &'a Translation, key: &ObjectKey) -> Option<&'a StatusObject
 pub fn explain(snapshot: &Snapshot, t: &Translation) -> String {
     let mut out = String::new();
     let gateways: BTreeMap<&String, &GatewayIr> = t.gateways.iter().collect();
-    for kind in [
-        Kind::HttpRoute,
-        Kind::GrpcRoute,
-        Kind::TlsRoute,
-        Kind::TcpRoute,
-        Kind::UdpRoute,
-    ] {
+    for kind in Kind::ROUTES {
         for obj in snapshot.of_kind(kind) {
             let key = obj.key();
             let src = snapshot

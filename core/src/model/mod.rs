@@ -243,12 +243,18 @@ impl Kind {
         }
     }
 
+    /// The five route kinds, in [`Kind::ALL`] order.
+    pub const ROUTES: [Kind; 5] = [
+        Kind::HttpRoute,
+        Kind::GrpcRoute,
+        Kind::TlsRoute,
+        Kind::TcpRoute,
+        Kind::UdpRoute,
+    ];
+
     /// Whether this is one of the five route kinds.
     pub fn is_route(self) -> bool {
-        matches!(
-            self,
-            Kind::HttpRoute | Kind::GrpcRoute | Kind::TlsRoute | Kind::TcpRoute | Kind::UdpRoute
-        )
+        Self::ROUTES.contains(&self)
     }
 
     /// Whether objects of this kind live in a namespace.

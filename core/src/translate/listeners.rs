@@ -114,6 +114,19 @@ pub struct ListenerCtx {
     pub attached: i32,
 }
 
+/// The hostnames of the other ready listeners of listener `li`'s port with its protocol (`None`
+/// for a listener without one): the listeners that share its route table (HTTP) or its port's
+/// SNI selection (HTTPS), which hostname isolation and misdirected-request answers look at.
+pub fn sibling_hostnames(listeners: &[ListenerCtx], li: usize) -> Vec<Option<&str>> {
+    let l = &listeners[li];
+    listeners
+        .iter()
+        .enumerate()
+        .filter(|(i, o)| *i != li && o.ready && o.port == l.port && o.protocol == l.protocol)
+        .map(|(_, o)| o.hostname.as_deref())
+        .collect()
+}
+
 impl ListenerCtx {
     /// Whether a route kind may attach.
     pub fn allows_kind(&self, kind: &str) -> bool {

@@ -105,14 +105,7 @@ fn isolated(listeners: &[ListenerCtx], li: usize, hosts: Vec<String>) -> Vec<Str
     if l.protocol != Some(listeners::Protocol::Http) {
         return hosts;
     }
-    let siblings: Vec<Option<&str>> = listeners
-        .iter()
-        .enumerate()
-        .filter(|(i, o)| {
-            *i != li && o.ready && o.port == l.port && o.protocol == Some(listeners::Protocol::Http)
-        })
-        .map(|(_, o)| o.hostname.as_deref())
-        .collect();
+    let siblings = listeners::sibling_hostnames(listeners, li);
     hostnames::isolate(hosts, l.hostname.as_deref(), &siblings)
 }
 

@@ -80,14 +80,7 @@ fn misdirected(
     mut vhosts: BTreeMap<String, RouteList>,
 ) -> BTreeMap<String, RouteList> {
     let l = &listeners[li];
-    let siblings: Vec<Option<&str>> = listeners
-        .iter()
-        .enumerate()
-        .filter(|(i, o)| {
-            *i != li && o.ready && o.port == l.port && o.protocol == Some(Protocol::Https)
-        })
-        .map(|(_, o)| o.hostname.as_deref())
-        .collect();
+    let siblings = super::listeners::sibling_hostnames(listeners, li);
     if siblings.is_empty() {
         return vhosts;
     }

@@ -167,13 +167,7 @@ impl State {
             Kind::Namespace => {
                 // Listeners admit routes by the labels of their namespace.
                 self.gateways_dirty = true;
-                for kind in [
-                    Kind::HttpRoute,
-                    Kind::GrpcRoute,
-                    Kind::TlsRoute,
-                    Kind::TcpRoute,
-                    Kind::UdpRoute,
-                ] {
+                for kind in Kind::ROUTES {
                     let start = ObjectKey::new(kind, &key.name, "");
                     self.dirty.extend(
                         self.routes
@@ -207,13 +201,7 @@ impl State {
             self.gateways_dirty = true;
             self.touched = true;
             self.dirty.extend(self.routes.keys().cloned());
-            for kind in [
-                Kind::HttpRoute,
-                Kind::GrpcRoute,
-                Kind::TlsRoute,
-                Kind::TcpRoute,
-                Kind::UdpRoute,
-            ] {
+            for kind in Kind::ROUTES {
                 self.dirty.extend(snapshot.of_kind(kind).map(Object::key));
             }
         }
