@@ -708,11 +708,7 @@ impl Controller {
             }
             doc.objects.insert(key, s);
         }
-        doc.diagnostics = serde_json::to_string(&self.diagnostics).unwrap_or_default();
-        let proxies: BTreeMap<String, u32> =
-            self.pids.lock().map(|m| m.clone()).unwrap_or_default();
-        doc.proxies = serde_json::to_string(&proxies).unwrap_or_default();
-        drop(doc);
+        // The file first: whoever sees the diagnostics on `/status` finds them on disk too.
         if files {
             let diag = serde_saphyr::to_string(&self.diagnostics).unwrap_or_default();
             write_if_changed(
@@ -721,6 +717,10 @@ impl Controller {
                 &mut self.written,
             );
         }
+        doc.diagnostics = serde_json::to_string(&self.diagnostics).unwrap_or_default();
+        let proxies: BTreeMap<String, u32> =
+            self.pids.lock().map(|m| m.clone()).unwrap_or_default();
+        doc.proxies = serde_json::to_string(&proxies).unwrap_or_default();
     }
 }
 
