@@ -378,7 +378,7 @@ mod compute {
                 options.controller_name = c.clone();
             }
             if let Some(t) = &opts.time {
-                options.time = t.clone();
+                options.time = t.as_str().into();
             }
             options.address = opts.address.clone();
             let t = gatewright::translate(&snapshot, &options);

@@ -54,8 +54,8 @@ impl Diagnostic {
     pub fn error(key: &ObjectKey, path: impl Into<String>, message: impl Into<String>) -> Self {
         Diagnostic {
             kind: key.kind.to_string(),
-            namespace: key.namespace.clone(),
-            name: key.name.clone(),
+            namespace: key.namespace.to_string(),
+            name: key.name.to_string(),
             path: path.into(),
             message: message.into(),
             severity: Severity::Error,

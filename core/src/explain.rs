@@ -101,7 +101,7 @@ pub fn explain(snapshot: &Snapshot, t: &Translation) -> String {
                     .parent_ref
                     .namespace
                     .clone()
-                    .unwrap_or_else(|| key.namespace.clone());
+                    .unwrap_or_else(|| key.namespace.to_string());
                 let mut target = format!(
                     "{} {ns}/{}",
                     p.parent_ref.kind.as_deref().unwrap_or("Gateway"),

@@ -13,8 +13,9 @@ use crate::model::*;
 pub struct Snapshot {
     objects: BTreeMap<ObjectKey, Arc<Object>>,
     sources: BTreeMap<ObjectKey, Source>,
-    /// EndpointSlices by (namespace, Service name): looking up a Service's endpoints is not a scan.
-    slices: BTreeMap<(String, String), BTreeSet<ObjectKey>>,
+    /// EndpointSlices by namespace and Service name: looking up a Service's endpoints is neither
+    /// a scan nor an allocation.
+    slices: BTreeMap<String, BTreeMap<String, BTreeSet<ObjectKey>>>,
 }
 
 fn slice_service(o: &Object) -> Option<(String, String)> {
@@ -41,7 +42,7 @@ macro_rules! typed_iter {
         }
         /// One object of this kind by namespace and name.
         pub fn $get(&self, namespace: &str, name: &str) -> Option<&$ty> {
-            match self.get(&ObjectKey::new(Kind::$kind, namespace, name)) {
+            match self.get_parts(Kind::$kind, namespace, name) {
                 Some(Object::$kind(x)) => Some(Borrow::<$ty>::borrow(x)),
                 _ => None,
             }
@@ -94,7 +95,13 @@ impl Snapshot {
             }
         }
         if let Some(svc) = slice_service(&object) {
-            self.slices.entry(svc).or_default().insert(key.clone());
+            let (ns, name) = svc;
+            self.slices
+                .entry(ns)
+                .or_default()
+                .entry(name)
+                .or_default()
+                .insert(key.clone());
         }
         let old = self.objects.insert(key.clone(), Arc::new(object));
         if let Some(svc) = old.as_deref().and_then(slice_service) {
@@ -114,10 +121,16 @@ impl Snapshot {
         if still {
             return;
         }
-        if let Some(set) = self.slices.get_mut(svc) {
-            set.remove(key);
-            if set.is_empty() {
-                self.slices.remove(svc);
+        let (ns, name) = svc;
+        if let Some(services) = self.slices.get_mut(ns) {
+            if let Some(set) = services.get_mut(name) {
+                set.remove(key);
+                if set.is_empty() {
+                    services.remove(name);
+                }
+            }
+            if services.is_empty() {
+                self.slices.remove(ns);
             }
         }
     }
@@ -149,10 +162,13 @@ impl Snapshot {
         kind: Kind,
         namespace: &'a str,
     ) -> impl Iterator<Item = &'a Object> + 'a {
-        let start = ObjectKey::new(kind, namespace, "");
+        let start = (kind, namespace, "");
         self.objects
-            .range(start..)
-            .take_while(move |(k, _)| k.kind == kind && k.namespace == namespace)
+            .range::<dyn KeyRef, _>((
+                std::ops::Bound::Included(&start as &dyn KeyRef),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(move |(k, _)| k.kind == kind && &*k.namespace == namespace)
             .map(|(_, o)| o.as_ref())
     }
 
@@ -187,7 +203,8 @@ impl Snapshot {
         service: &str,
     ) -> impl Iterator<Item = &'a EndpointSlice> + 'a {
         self.slices
-            .get(&(namespace.to_string(), service.to_string()))
+            .get(namespace)
+            .and_then(|services| services.get(service))
             .into_iter()
             .flatten()
             .filter_map(|k| match self.objects.get(k).map(|o| o.as_ref()) {
@@ -199,6 +216,13 @@ impl Snapshot {
     /// Looks an object up.
     pub fn get(&self, key: &ObjectKey) -> Option<&Object> {
         self.objects.get(key).map(|o| o.as_ref())
+    }
+
+    /// Looks an object up by kind, namespace and name, without building a key.
+    pub fn get_parts(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Object> {
+        self.objects
+            .get(&(kind, namespace, name) as &dyn KeyRef)
+            .map(|o| o.as_ref())
     }
 
     /// Where an object was read from.

@@ -337,7 +337,10 @@ fn run_case(case: &str) -> Result<(), String> {
         .filter_map(|s| {
             let key = s.key()?;
             let v = serde_json::to_value(&s.status).ok()?;
-            Some(((key.kind, key.namespace, key.name), v))
+            Some((
+                (key.kind, key.namespace.to_string(), key.name.to_string()),
+                v,
+            ))
         })
         .collect();
     if std::env::var("EG_CASE").is_ok_and(|c| c == case) {

@@ -120,7 +120,7 @@ fn service_refs(snapshot: &Snapshot) -> Vec<(Kind, String, String, String)> {
                     .unwrap_or(&key.namespace)
                     .to_string();
                 let name = b["name"].as_str().unwrap_or_default().to_string();
-                out.push((key.kind, key.namespace.clone(), ns, name));
+                out.push((key.kind, key.namespace.to_string(), ns, name));
             }
         }
     }
@@ -172,8 +172,8 @@ fn check_references(snapshot: &Snapshot, t: &Translation) -> Result<(), String> 
         for (name, cluster) in &ir.clusters {
             let svc = &cluster.service;
             let reachable = refs.iter().any(|(kind, ns, sns, sname)| {
-                sns == &svc.namespace
-                    && sname == &svc.name
+                **sns == *svc.namespace
+                    && **sname == *svc.name
                     && grants.allows(*kind, ns, "Service", sns, sname)
             });
             if !reachable {
@@ -204,9 +204,9 @@ fn cross_namespace(
     let mut out = Vec::new();
     for (name, cluster) in &ir.clusters {
         let svc = &cluster.service;
-        let same_ns_user = refs
-            .iter()
-            .any(|(_, ns, sns, sname)| ns == sns && sns == &svc.namespace && sname == &svc.name);
+        let same_ns_user = refs.iter().any(|(_, ns, sns, sname)| {
+            ns == sns && **sns == *svc.namespace && **sname == *svc.name
+        });
         if !same_ns_user {
             out.push(format!("cluster {name}"));
         }
@@ -388,7 +388,7 @@ fn a_grant_lets_a_reference_in_and_its_removal_takes_it_out() {
         t.gateways["infra/gw-0"]
             .clusters
             .values()
-            .any(|c| c.service.namespace == "team-b")
+            .any(|c| &*c.service.namespace == "team-b")
     };
     let has_secret = |t: &Translation| t.gateways["infra/gw-1"].secrets.contains_key("team-a/cert");
     assert!(has_cluster(&t), "the granted Service is a cluster");

@@ -1,6 +1,8 @@
 //! Kubernetes object metadata and the status building blocks shared by every kind.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -44,31 +46,38 @@ impl ObjectMeta {
     }
 }
 
-/// A status condition, exactly as `metav1.Condition` serializes.
+/// A status condition, exactly as `metav1.Condition` serializes. Type, status and reason are
+/// almost always constants and the time is shared by every condition of a translation, so
+/// none of them is copied per condition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Condition {
     /// Condition type, e.g. `Accepted`.
     #[serde(rename = "type")]
     #[schemars(transform = limits::CONDITION_TYPE.schema())]
-    pub type_: String,
+    pub type_: Cow<'static, str>,
     /// `True`, `False` or `Unknown`.
     #[schemars(transform = limits::CONDITION_STATUS.schema())]
-    pub status: String,
+    pub status: Cow<'static, str>,
     /// Machine-readable reason in CamelCase.
     #[schemars(transform = limits::CONDITION_REASON.schema())]
-    pub reason: String,
+    pub reason: Cow<'static, str>,
     /// Human-readable explanation.
     #[serde(default)]
     #[schemars(transform = limits::CONDITION_MESSAGE.schema())]
-    pub message: String,
+    pub message: Cow<'static, str>,
     /// The generation the condition was computed from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(transform = limits::OBSERVED_GENERATION.schema())]
     pub observed_generation: Option<i64>,
     /// RFC 3339 time; passed into the translation, never read from a clock inside it.
-    #[serde(default)]
-    pub last_transition_time: String,
+    #[serde(default = "no_time")]
+    #[schemars(with = "String")]
+    pub last_transition_time: Arc<str>,
+}
+
+fn no_time() -> Arc<str> {
+    Arc::from("")
 }
 
 /// Label selector as used by `allowedRoutes.namespaces.selector`.

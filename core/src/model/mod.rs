@@ -411,15 +411,17 @@ impl Object {
     }
 }
 
-/// The identity of an object: kind, namespace (empty for cluster-scoped kinds) and name.
+/// The identity of an object: kind, namespace (empty for cluster-scoped kinds) and name. Keys
+/// are copied into statuses, caches, dependencies and the IR of every route, so the names are
+/// shared, not copied.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ObjectKey {
     /// The kind.
     pub kind: Kind,
     /// Namespace, empty for cluster-scoped kinds.
-    pub namespace: String,
+    pub namespace: std::sync::Arc<str>,
     /// Name.
-    pub name: String,
+    pub name: std::sync::Arc<str>,
 }
 
 impl ObjectKey {
@@ -427,9 +429,62 @@ impl ObjectKey {
     pub fn new(kind: Kind, namespace: &str, name: &str) -> Self {
         ObjectKey {
             kind,
-            namespace: namespace.to_string(),
-            name: name.to_string(),
+            namespace: std::sync::Arc::from(namespace),
+            name: std::sync::Arc::from(name),
         }
+    }
+}
+
+/// A borrowed object identity, so maps keyed by [`ObjectKey`] are searched without allocating
+/// a key (`(Kind, &str, &str)` orders, compares and hashes exactly as the key it stands for).
+pub trait KeyRef {
+    /// Kind, namespace and name.
+    fn parts(&self) -> (Kind, &str, &str);
+}
+
+impl KeyRef for ObjectKey {
+    fn parts(&self) -> (Kind, &str, &str) {
+        (self.kind, &self.namespace, &self.name)
+    }
+}
+
+impl KeyRef for (Kind, &str, &str) {
+    fn parts(&self) -> (Kind, &str, &str) {
+        *self
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn KeyRef + 'a> for ObjectKey {
+    fn borrow(&self) -> &(dyn KeyRef + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn KeyRef + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn KeyRef + '_ {}
+
+impl PartialOrd for dyn KeyRef + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for dyn KeyRef + '_ {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // The derived order of `ObjectKey`: kind, then namespace, then name.
+        self.parts().cmp(&other.parts())
+    }
+}
+
+impl std::hash::Hash for dyn KeyRef + '_ {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // The derived hash of `ObjectKey` hashes the same fields in the same order.
+        self.parts().hash(state)
     }
 }
 

@@ -1,5 +1,8 @@
 //! Condition types and reasons exactly as the Gateway API spec spells them, and a builder.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use crate::model::Condition;
 
 /// Condition types.
@@ -67,26 +70,27 @@ pub mod reasons {
 pub struct ConditionBuilder<'a> {
     /// The object's `metadata.generation`.
     pub generation: Option<i64>,
-    /// The timestamp passed into the translation.
-    pub time: &'a str,
+    /// The timestamp passed into the translation, shared by every condition.
+    pub time: &'a Arc<str>,
 }
 
 impl ConditionBuilder<'_> {
-    /// One condition.
+    /// One condition. Type and reason are the constants of [`types`] and [`reasons`] (or Envoy
+    /// Gateway's), so they are borrowed, not copied.
     pub fn make(
         &self,
-        type_: &str,
+        type_: &'static str,
         status: bool,
-        reason: &str,
-        message: impl Into<String>,
+        reason: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
     ) -> Condition {
         Condition {
-            type_: type_.to_string(),
-            status: if status { "True" } else { "False" }.to_string(),
-            reason: reason.to_string(),
+            type_: Cow::Borrowed(type_),
+            status: Cow::Borrowed(if status { "True" } else { "False" }),
+            reason: reason.into(),
             message: message.into(),
             observed_generation: self.generation,
-            last_transition_time: self.time.to_string(),
+            last_transition_time: self.time.clone(),
         }
     }
 }

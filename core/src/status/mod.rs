@@ -49,8 +49,8 @@ impl StatusObject {
             api_version: key.kind.api_version(),
             kind: key.kind.to_string(),
             metadata: StatusMeta {
-                namespace: (!key.namespace.is_empty()).then(|| key.namespace.clone()),
-                name: key.name.clone(),
+                namespace: (!key.namespace.is_empty()).then(|| key.namespace.to_string()),
+                name: key.name.to_string(),
             },
             status,
         }

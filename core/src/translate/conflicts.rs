@@ -11,6 +11,7 @@
 //! protocol family or the same hostname, and to any listener of its own set it clashes with.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::hostnames;
 use super::listeners::{ListenerCtx, Protocol};
@@ -18,7 +19,7 @@ use crate::status::conditions::{reasons, types};
 
 /// Marks conflicting listeners. `listeners` holds the Gateway's own listeners first, then
 /// each ListenerSet's in precedence order.
-pub fn detect(listeners: &mut [ListenerCtx], time: &str) {
+pub fn detect(listeners: &mut [ListenerCtx], time: &Arc<str>) {
     let own: Vec<usize> = (0..listeners.len())
         .filter(|&i| !listeners[i].from_listener_set() && listeners[i].spec_valid)
         .collect();
@@ -26,7 +27,7 @@ pub fn detect(listeners: &mut [ListenerCtx], time: &str) {
     listener_set_conflicts(listeners, time);
 }
 
-fn mark(l: &mut ListenerCtx, reason: &str, time: &str) {
+fn mark(l: &mut ListenerCtx, reason: &'static str, time: &Arc<str>) {
     let message = if reason == reasons::PROTOCOL_CONFLICT {
         "All listeners for a given port must use a compatible protocol"
     } else {
@@ -36,7 +37,7 @@ fn mark(l: &mut ListenerCtx, reason: &str, time: &str) {
 }
 
 /// Conflicts among the Gateway's own listeners.
-fn gateway_conflicts(ls: &mut [ListenerCtx], own: &[usize], time: &str) {
+fn gateway_conflicts(ls: &mut [ListenerCtx], own: &[usize], time: &Arc<str>) {
     let mut by_port: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
     for &i in own {
         by_port.entry(ls[i].port).or_default().push(i);
@@ -86,7 +87,7 @@ fn gateway_conflicts(ls: &mut [ListenerCtx], own: &[usize], time: &str) {
 /// Protocols are settled first: against earlier listeners, then within each set (where both
 /// sides lose). A listener that lost on protocol does not hold its port; one that lost on
 /// hostname still holds its hostname (as Envoy Gateway decides).
-fn listener_set_conflicts(ls: &mut [ListenerCtx], time: &str) {
+fn listener_set_conflicts(ls: &mut [ListenerCtx], time: &Arc<str>) {
     let candidates: Vec<usize> = (0..ls.len())
         .filter(|&i| ls[i].from_listener_set() && ls[i].spec_valid && ls[i].protocol.is_some())
         .collect();
@@ -157,7 +158,7 @@ fn clash(ls: &[ListenerCtx], i: usize, j: usize) -> Option<&'static str> {
 ///
 /// Only programmed listeners count. As in Envoy Gateway, a listener already found overlapping is not compared again, and a
 /// listener without hostname overlaps every other.
-pub fn overlapping_tls(listeners: &mut [ListenerCtx], time: &str) {
+pub fn overlapping_tls(listeners: &mut [ListenerCtx], time: &Arc<str>) {
     let https: Vec<usize> = (0..listeners.len())
         .filter(|&i| listeners[i].protocol == Some(Protocol::Https) && listeners[i].ready)
         .collect();

@@ -17,6 +17,7 @@
 //! those of the Gateway's ListenerSets included: they share the port's Envoy listener.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::ir::{ClientValidationIr, SecretIr};
 use super::listeners::{self, ListenerCtx, Protocol};
@@ -67,7 +68,7 @@ struct Frontend {
 
 impl GatewayTls {
     /// Resolves `spec.tls` of a Gateway.
-    pub fn resolve(snapshot: &Snapshot, gw: &Gateway, time: &str) -> GatewayTls {
+    pub fn resolve(snapshot: &Snapshot, gw: &Gateway, time: &Arc<str>) -> GatewayTls {
         let mut out = GatewayTls::default();
         let Some(tls) = &gw.spec.tls else {
             return out;
@@ -125,7 +126,7 @@ impl GatewayTls {
 
     /// Gives an HTTPS listener the client validation of its port, or the conditions saying
     /// why its CA certificates do not resolve.
-    pub fn apply(&self, l: &mut ListenerCtx, time: &str) {
+    pub fn apply(&self, l: &mut ListenerCtx, time: &Arc<str>) {
         if l.protocol != Some(Protocol::Https) {
             return;
         }
@@ -145,21 +146,21 @@ impl GatewayTls {
                 .join("; ")
         );
         if r.validation.is_none() {
-            l.set(time, types::RESOLVED_REFS, false, reason, &message);
-            l.set(time, types::PROGRAMMED, false, reason, &message);
+            l.set(time, types::RESOLVED_REFS, false, *reason, message.clone());
+            l.set(time, types::PROGRAMMED, false, *reason, message.clone());
             l.set(
                 time,
                 types::ACCEPTED,
                 false,
                 reasons::NO_VALID_CA_CERTIFICATE,
-                &message,
+                message.clone(),
             );
         } else if l
             .condition(types::RESOLVED_REFS)
             .is_none_or(|c| c.status == "True" || l.refs_usable)
         {
             // Some CA certificates resolved: the listener validates with those.
-            l.set(time, types::RESOLVED_REFS, false, reason, &message);
+            l.set(time, types::RESOLVED_REFS, false, *reason, message.clone());
             l.refs_usable = true;
         }
         l.spec_valid = !l.has_invalid_condition();
@@ -599,7 +600,7 @@ spec:
             .find(|c| c.type_ == "ResolvedRefs")
             .expect("Gateway ResolvedRefs");
         assert_eq!(
-            (resolved.status.as_str(), resolved.reason.as_str()),
+            (resolved.status.as_ref(), resolved.reason.as_ref()),
             ("False", "InvalidParameters")
         );
         assert!(
@@ -608,7 +609,7 @@ spec:
             resolved.message
         );
         let accepted = st.conditions.iter().find(|c| c.type_ == "Accepted");
-        assert_eq!(accepted.map(|c| c.status.as_str()), Some("True"));
+        assert_eq!(accepted.map(|c| c.status.as_ref()), Some("True"));
         let res = resources(&t, "ns/gw");
         let names: Vec<&str> = res.listeners.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(names, ["ns/gw/443", "ns/gw/5443"]);
@@ -697,7 +698,7 @@ spec:
             .find(|c| c.type_ == "ResolvedRefs")
             .expect("ResolvedRefs");
         assert_eq!(
-            (c.status.as_str(), c.reason.as_str()),
+            (c.status.as_ref(), c.reason.as_ref()),
             ("False", super::INVALID_CLIENT_CERTIFICATE_REF)
         );
         assert!(c.message.contains("clientCertificateRef") && c.message.contains("ns/absent"));

@@ -2,6 +2,7 @@
 //! its ListenerSets'), Gateway-level checks, and the status of Gateways and ListenerSets.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::gateway_tls::GatewayTls;
 use super::ir::SecretIr;
@@ -13,7 +14,7 @@ use crate::status::conditions::{reasons, types, ConditionBuilder};
 use crate::status::StatusBody;
 
 /// The status of a GatewayClass we own: Accepted, and SupportedVersion (we implement v1.6.1).
-pub fn class_status(class: &GatewayClass, time: &str) -> GatewayClassStatus {
+pub fn class_status(class: &GatewayClass, time: &Arc<str>) -> GatewayClassStatus {
     let cb = ConditionBuilder {
         generation: class.metadata.generation,
         time,
@@ -62,7 +63,7 @@ pub fn listeners(
     gw: &Gateway,
     key: &ObjectKey,
     sets: &[&ListenerSet],
-    time: &str,
+    time: &Arc<str>,
     secrets: &mut BTreeMap<String, SecretIr>,
 ) -> (Vec<ListenerCtx>, GatewayInfo) {
     let tls = GatewayTls::resolve(snapshot, gw, time);
@@ -115,7 +116,7 @@ pub fn listeners(
 
 /// Problems with the Gateway itself: address types and infrastructure parameters (`spec.tls`
 /// is [`GatewayTls`]'s).
-fn gateway_problems(gw: &Gateway, time: &str) -> Vec<Condition> {
+fn gateway_problems(gw: &Gateway, time: &Arc<str>) -> Vec<Condition> {
     let cb = ConditionBuilder {
         generation: gw.metadata.generation,
         time,
@@ -217,7 +218,7 @@ pub fn status(
     all: &[ListenerCtx],
     info: &GatewayInfo,
     addresses: Addresses,
-    time: &str,
+    time: &Arc<str>,
 ) -> Vec<(ObjectKey, StatusBody)> {
     let cb = ConditionBuilder {
         generation: gw.metadata.generation,
@@ -400,7 +401,7 @@ spec:
             .iter()
             .find(|c| c.type_ == type_)
             .expect("condition");
-        (c.status.clone(), c.reason.clone())
+        (c.status.to_string(), c.reason.to_string())
     }
 
     fn values(st: &crate::model::GatewayStatus) -> Vec<&str> {

@@ -252,7 +252,7 @@ pub struct RankKey {
     /// Older routes first.
     pub created: String,
     /// Then namespace/name.
-    pub route: (String, String),
+    pub route: (Arc<str>, Arc<str>),
     /// Then rule and match order within the route.
     pub position: (usize, usize),
 }

@@ -9,6 +9,7 @@
 //! problem is only its certificates, in which case it is `Accepted` but not programmed.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::certs;
 use super::ir::{ClientValidationIr, SecretIr};
@@ -139,7 +140,7 @@ impl ListenerCtx {
     pub fn allows_namespace(&self, snapshot: &Snapshot, route_ns: &str) -> bool {
         match self.namespaces.from.as_deref().unwrap_or("Same") {
             "All" => true,
-            "Same" => route_ns == self.owner.namespace,
+            "Same" => route_ns == &*self.owner.namespace,
             "Selector" => {
                 let labels = snapshot.namespace_labels(route_ns);
                 self.namespaces
@@ -157,7 +158,14 @@ impl ListenerCtx {
     }
 
     /// Sets a condition, replacing one of the same type.
-    pub fn set(&mut self, time: &str, type_: &str, status: bool, reason: &str, message: &str) {
+    pub fn set(
+        &mut self,
+        time: &Arc<str>,
+        type_: &'static str,
+        status: bool,
+        reason: impl Into<std::borrow::Cow<'static, str>>,
+        message: impl Into<std::borrow::Cow<'static, str>>,
+    ) {
         let cb = ConditionBuilder {
             generation: self.generation,
             time,
@@ -196,7 +204,7 @@ pub fn validate(
     owner: &ObjectKey,
     generation: Option<i64>,
     l: &Listener,
-    time: &str,
+    time: &Arc<str>,
     secrets: &mut BTreeMap<String, SecretIr>,
 ) -> ListenerCtx {
     let protocol = Protocol::parse(&l.protocol);
@@ -232,7 +240,7 @@ pub fn validate(
             types::ACCEPTED,
             false,
             reasons::UNSUPPORTED_PROTOCOL,
-            &format!(
+            format!(
                 "Protocol {} is unsupported, must be HTTP, HTTPS, TLS, TCP or UDP",
                 l.protocol
             ),
@@ -246,7 +254,7 @@ pub fn validate(
             types::PROGRAMMED,
             false,
             reasons::INVALID,
-            &format!(
+            format!(
                 "Listener must not have TLS set when protocol is {}",
                 l.protocol
             ),
@@ -256,7 +264,7 @@ pub fn validate(
             types::PROGRAMMED,
             false,
             reasons::INVALID,
-            &format!("Listener must have TLS set when protocol is {}", l.protocol),
+            format!("Listener must have TLS set when protocol is {}", l.protocol),
         ),
         Some(Protocol::Https) if mode.is_some_and(|m| m != "Terminate") => ctx.set(
             time,
@@ -304,7 +312,7 @@ pub fn validate(
             types::PROGRAMMED,
             false,
             reasons::INVALID,
-            &format!(
+            format!(
                 "Listener must not have hostname set when protocol is {}",
                 l.protocol
             ),
@@ -315,7 +323,7 @@ pub fn validate(
 }
 
 /// Supported kinds: the requested ones this protocol serves (all of them when none are requested).
-fn allowed_kinds(ctx: &mut ListenerCtx, l: &Listener, supported: &[&str], time: &str) {
+fn allowed_kinds(ctx: &mut ListenerCtx, l: &Listener, supported: &[&str], time: &Arc<str>) {
     let requested = l
         .allowed_routes
         .as_ref()
@@ -341,7 +349,7 @@ fn allowed_kinds(ctx: &mut ListenerCtx, l: &Listener, supported: &[&str], time: 
                 types::RESOLVED_REFS,
                 false,
                 reasons::INVALID_ROUTE_KINDS,
-                &format!(
+                format!(
                     "{group}/{} is not supported, kind must be one of {}",
                     k.kind,
                     supported.join(", ")
@@ -352,7 +360,7 @@ fn allowed_kinds(ctx: &mut ListenerCtx, l: &Listener, supported: &[&str], time: 
 }
 
 /// A `Selector` namespace policy needs a selector Kubernetes can parse.
-fn check_namespace_selector(ctx: &mut ListenerCtx, time: &str) {
+fn check_namespace_selector(ctx: &mut ListenerCtx, time: &Arc<str>) {
     if ctx.namespaces.from.as_deref() != Some("Selector") {
         return;
     }
@@ -375,7 +383,7 @@ fn check_namespace_selector(ctx: &mut ListenerCtx, time: &str) {
         }),
     };
     if let Some(p) = problem {
-        ctx.set(time, types::PROGRAMMED, false, reasons::INVALID, &p);
+        ctx.set(time, types::PROGRAMMED, false, reasons::INVALID, p);
     }
 }
 
@@ -384,7 +392,7 @@ fn resolve_certificates(
     snapshot: &Snapshot,
     refs: &[SecretObjectReference],
     ctx: &mut ListenerCtx,
-    time: &str,
+    time: &Arc<str>,
     secrets: &mut BTreeMap<String, SecretIr>,
 ) {
     let owner = ctx.owner.clone();
@@ -394,7 +402,7 @@ fn resolve_certificates(
         let ns = r
             .namespace
             .clone()
-            .unwrap_or_else(|| owner.namespace.clone());
+            .unwrap_or_else(|| owner.namespace.to_string());
         let result = if !r.group().is_empty() || r.kind() != "Secret" {
             Err((
                 reasons::INVALID_CERTIFICATE_REF,
@@ -454,8 +462,8 @@ fn resolve_certificates(
             time,
             types::RESOLVED_REFS,
             false,
-            first_reason,
-            &format!("No valid certificate: {message}"),
+            *first_reason,
+            format!("No valid certificate: {message}"),
         );
     } else {
         ctx.set(
@@ -463,7 +471,7 @@ fn resolve_certificates(
             types::RESOLVED_REFS,
             false,
             PARTIALLY_INVALID_CERTIFICATE_REF,
-            &format!("Some certificates are invalid and not served: {message}"),
+            format!("Some certificates are invalid and not served: {message}"),
         );
         ctx.refs_usable = true;
     }
@@ -511,7 +519,7 @@ pub fn parse_tls_secret(secret: &Secret) -> Result<(SecretIr, Vec<String>), Stri
 }
 
 /// Completes a listener's conditions once conflicts are known, and decides whether it is programmed.
-pub fn finish(l: &mut ListenerCtx, time: &str) {
+pub fn finish(l: &mut ListenerCtx, time: &Arc<str>) {
     let only_refs = l.conditions.len() == 1 && l.conditions[0].type_ == types::RESOLVED_REFS;
     let not_programmed = if l.from_listener_set() {
         reasons::LISTENERS_NOT_VALID
@@ -571,14 +579,14 @@ pub fn finish(l: &mut ListenerCtx, time: &str) {
             time,
             types::ACCEPTED,
             false,
-            &reason,
+            reason.clone(),
             "Listener conflicts with another listener",
         );
         l.set(
             time,
             types::PROGRAMMED,
             false,
-            &reason,
+            reason.clone(),
             "Listener conflicts with another listener",
         );
     }
@@ -603,7 +611,7 @@ pub fn finish(l: &mut ListenerCtx, time: &str) {
 }
 
 /// Marks a listener Accepted.
-fn accept(l: &mut ListenerCtx, time: &str) {
+fn accept(l: &mut ListenerCtx, time: &Arc<str>) {
     l.set(
         time,
         types::ACCEPTED,

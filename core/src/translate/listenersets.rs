@@ -2,6 +2,7 @@
 //! their status.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::listeners::ListenerCtx;
 use crate::model::*;
@@ -83,7 +84,7 @@ fn allowed(snapshot: &Snapshot, gateway: &Gateway, ns: &str) -> bool {
 }
 
 /// The status of a ListenerSet the Gateway refused.
-pub fn refused_status(ls: &ListenerSet, time: &str) -> ListenerSetStatus {
+pub fn refused_status(ls: &ListenerSet, time: &Arc<str>) -> ListenerSetStatus {
     let cb = ConditionBuilder {
         generation: ls.metadata.generation,
         time,
@@ -99,7 +100,7 @@ pub fn refused_status(ls: &ListenerSet, time: &str) -> ListenerSetStatus {
 }
 
 /// The status of an admitted ListenerSet, from its listeners' conditions.
-pub fn status(ls: &ListenerSet, listeners: &[&ListenerCtx], time: &str) -> ListenerSetStatus {
+pub fn status(ls: &ListenerSet, listeners: &[&ListenerCtx], time: &Arc<str>) -> ListenerSetStatus {
     let cb = ConditionBuilder {
         generation: ls.metadata.generation,
         time,

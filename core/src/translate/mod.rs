@@ -49,8 +49,8 @@ pub const DEFAULT_CONTROLLER_NAME: &str = "gateway.envoyproxy.io/gatewayclass-co
 pub struct Options {
     /// GatewayClasses with this `controllerName` are ours.
     pub controller_name: String,
-    /// `lastTransitionTime` of every condition (the core reads no clock).
-    pub time: String,
+    /// `lastTransitionTime` of every condition (the core reads no clock); shared by all of them.
+    pub time: Arc<str>,
     /// The address Gateways are reachable at, reported in their status.
     pub address: Option<String>,
     /// Which addresses a Gateway may request in `spec.addresses`.
@@ -79,7 +79,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             controller_name: DEFAULT_CONTROLLER_NAME.to_string(),
-            time: "1970-01-01T00:00:00Z".to_string(),
+            time: Arc::from("1970-01-01T00:00:00Z"),
             address: None,
             usable_addresses: UsableAddresses::All,
         }
@@ -335,7 +335,7 @@ fn route_parents(
             // No rule can be served: not Accepted; only some: PartiallyInvalid (as Envoy Gateway).
             if let Some(u) = &outcome.unsupported {
                 if outcome.invalid_rules >= outcome.rules {
-                    accepted = (false, reasons::UNSUPPORTED_VALUE, u.clone());
+                    accepted = (false, reasons::UNSUPPORTED_VALUE, u.clone().into());
                 } else {
                     partially_invalid = Some(u.clone());
                 }
@@ -377,7 +377,7 @@ fn route_parents(
 }
 
 /// The status of a GatewayClass we own, as a status document.
-pub(crate) fn class_status(class: &GatewayClass, time: &str) -> StatusObject {
+pub(crate) fn class_status(class: &GatewayClass, time: &Arc<str>) -> StatusObject {
     StatusObject::new(
         &ObjectKey::new(Kind::GatewayClass, "", &class.metadata.name),
         crate::status::StatusBody::GatewayClass(gateways::class_status(class, time)),

@@ -8,6 +8,7 @@
 //! `Aggregated`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::certs;
 use crate::model::*;
@@ -255,7 +256,7 @@ pub fn statuses(
     snapshot: &Snapshot,
     gateways: &BTreeSet<ObjectKey>,
     controller: &str,
-    time: &str,
+    time: &Arc<str>,
 ) -> Vec<(ObjectKey, StatusBody)> {
     // Without policies there is nothing to report: skip the pass over every route.
     if snapshot.of_kind(Kind::BackendTlsPolicy).next().is_none() {

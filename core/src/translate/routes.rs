@@ -1,5 +1,6 @@
 //! Routes: attachment to listeners (parentRefs, allowedRoutes, hostnames) and rules into the IR.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -35,7 +36,7 @@ pub struct Attachment {
     /// Indexes of the listeners attached to, with the hostnames served on each.
     pub listeners: Vec<(usize, Vec<String>)>,
     /// The Accepted condition's (status, reason, message).
-    pub accepted: (bool, &'static str, String),
+    pub accepted: (bool, &'static str, Cow<'static, str>),
 }
 
 /// Attaches a route to the listeners a parentRef selects (each of them counts it in
@@ -56,8 +57,8 @@ pub fn attach(
             let by_parent = match parent.kind() {
                 "ListenerSet" => {
                     l.owner.kind == Kind::ListenerSet
-                        && l.owner.name == parent.name
-                        && l.owner.namespace == parent.ns(route_ns)
+                        && *l.owner.name == *parent.name
+                        && &*l.owner.namespace == parent.ns(route_ns)
                 }
                 _ => l.owner.kind == Kind::Gateway,
             };
@@ -78,7 +79,7 @@ pub fn attach(
             accepted: (
                 false,
                 reasons::NO_MATCHING_PARENT,
-                format!("No {what} found on the parent"),
+                format!("No {what} found on the parent").into(),
             ),
         };
     }
@@ -94,7 +95,7 @@ pub fn attach(
             accepted: (
                 false,
                 reasons::NOT_ALLOWED_BY_LISTENERS,
-                format!("No listener allows {kind} routes from namespace {route_ns}"),
+                format!("No listener allows {kind} routes from namespace {route_ns}").into(),
             ),
         };
     }
@@ -761,7 +762,7 @@ pub fn parent_status(
     parent: &ParentReference,
     controller: &str,
     cb: &ConditionBuilder<'_>,
-    accepted: (bool, &str, String),
+    accepted: (bool, &'static str, Cow<'static, str>),
     resolved: Result<(), &BackendError>,
 ) -> RouteParentStatus {
     let mut conditions = vec![cb.make(types::ACCEPTED, accepted.0, accepted.1, accepted.2)];

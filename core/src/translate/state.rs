@@ -300,7 +300,7 @@ impl State {
 
     /// The listeners of every Gateway of ours, as they are now.
     fn heads(&self, snapshot: &Snapshot, opts: &Options) -> BTreeMap<ObjectKey, Head> {
-        let classes: BTreeSet<&str> = self.class_keys.iter().map(|k| k.name.as_str()).collect();
+        let classes: BTreeSet<&str> = self.class_keys.iter().map(|k| &*k.name).collect();
         let sets = listenersets::by_parent(snapshot);
         let mut out = BTreeMap::new();
         for gw in snapshot.gateways() {

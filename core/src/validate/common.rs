@@ -390,7 +390,7 @@ pub(crate) fn object_ref(cx: &mut Cx, path: &Path, r: &ObjectReference) {
 /// A list of `metav1.Condition`s (a `map` list keyed by `type`).
 pub(crate) fn conditions(cx: &mut Cx, path: &Path, conditions: &[Condition], l: &Limits) {
     cx.count(path, conditions.len(), l);
-    cx.unique_keys(path, "type", conditions.iter().map(|c| c.type_.as_str()));
+    cx.unique_keys(path, "type", conditions.iter().map(|c| c.type_.as_ref()));
     for (i, c) in conditions.iter().enumerate() {
         let p = path.i(i);
         cx.str(&p.f("type"), &c.type_, &limits::CONDITION_TYPE);

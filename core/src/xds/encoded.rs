@@ -336,7 +336,7 @@ mod tests {
         let changed = snapshot(9, "/changed");
         let route = changed
             .iter()
-            .find(|o| o.key().name == "r0" && o.key().kind == crate::model::Kind::HttpRoute)
+            .find(|o| &*o.key().name == "r0" && o.key().kind == crate::model::Kind::HttpRoute)
             .expect("route r0")
             .clone();
         engine.apply(crate::engine::Change::Upsert(route, None));

@@ -442,7 +442,7 @@ impl Controller {
         let usable = usable_addresses(self.engine.snapshot());
         self.engine.set_options(Options {
             controller_name: self.opts.controller_name.clone(),
-            time: now(),
+            time: now().into(),
             address: Some(self.chosen_address()),
             usable_addresses: UsableAddresses::Only(usable),
         });
@@ -636,13 +636,13 @@ impl Controller {
             return s;
         };
         let generation = gs.conditions.first().and_then(|c| c.observed_generation);
-        let cond = |ok: bool, reason: &str, msg: String| gatewright::model::Condition {
+        let cond = |ok: bool, reason: &'static str, msg: String| gatewright::model::Condition {
             type_: types::PROGRAMMED.into(),
             status: if ok { "True" } else { "False" }.into(),
             reason: reason.into(),
-            message: msg,
+            message: msg.into(),
             observed_generation: generation,
-            last_transition_time: time.to_string(),
+            last_transition_time: time.into(),
         };
         let programmed_now = gs
             .conditions
