@@ -225,6 +225,18 @@ impl Snapshot {
             .map(|o| o.as_ref())
     }
 
+    /// Like [`Snapshot::get_parts`], with the snapshot's own key for the object.
+    pub fn get_parts_keyed(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+    ) -> Option<(&ObjectKey, &Object)> {
+        self.objects
+            .get_key_value(&(kind, namespace, name) as &dyn KeyRef)
+            .map(|(k, o)| (k, o.as_ref()))
+    }
+
     /// Where an object was read from.
     pub fn source(&self, key: &ObjectKey) -> Option<&Source> {
         self.sources.get(key)
@@ -247,11 +259,26 @@ impl Snapshot {
 
     /// Every object of one kind, in key order (a range scan, not a filter over everything).
     pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Object> + '_ {
-        let start = ObjectKey::new(kind, "", "");
+        self.keyed_of_kind(kind).map(|(_, o)| o)
+    }
+
+    /// Every object of one kind with its key (cloning a key shares its names).
+    pub fn keyed_of_kind(&self, kind: Kind) -> impl Iterator<Item = (&ObjectKey, &Object)> + '_ {
+        let start = (kind, "", "");
         self.objects
-            .range(start..)
+            .range::<dyn KeyRef, _>((
+                std::ops::Bound::Included(&start as &dyn KeyRef),
+                std::ops::Bound::Unbounded,
+            ))
             .take_while(move |(k, _)| k.kind == kind)
-            .map(|(_, o)| o.as_ref())
+            .map(|(k, o)| (k, o.as_ref()))
+    }
+
+    /// An object with the snapshot's own key for it.
+    pub fn get_keyed(&self, key: &ObjectKey) -> Option<(&ObjectKey, &Object)> {
+        self.objects
+            .get_key_value(key)
+            .map(|(k, o)| (k, o.as_ref()))
     }
 
     typed_iter!(gateway_classes, gateway_class, GatewayClass, GatewayClass);

@@ -48,14 +48,22 @@ pub fn resolve(
     bref: &BackendObjectReference,
     caller: Caller,
     clusters: &mut BTreeMap<String, Arc<ClusterIr>>,
-    deps: &mut BTreeSet<Dep>,
+    deps: Option<&mut BTreeSet<Dep>>,
 ) -> Result<String, BackendError> {
     let ns = bref.ns(from_ns);
-    deps.insert(Dep::Service(ns.to_string(), bref.name.clone()));
-    if ns != from_ns {
-        deps.insert(Dep::GrantsIn(ns.to_string()));
+    let found = snapshot.get_parts_keyed(Kind::Service, ns, &bref.name);
+    if let Some(deps) = deps {
+        // The Service's own key shares its names; only a missing Service needs new ones.
+        let (sns, sname): (Arc<str>, Arc<str>) = match found {
+            Some((k, _)) => (k.namespace.clone(), k.name.clone()),
+            None => (ns.into(), bref.name.as_str().into()),
+        };
+        if ns != from_ns {
+            deps.insert(Dep::GrantsIn(sns.clone()));
+        }
+        deps.insert(Dep::PoliciesIn(sns.clone()));
+        deps.insert(Dep::Service(sns, sname));
     }
-    deps.insert(Dep::PoliciesIn(ns.to_string()));
     if bref.group() != "" || bref.kind() != "Service" {
         return Err(BackendError {
             reason: reasons::INVALID_KIND,
@@ -91,7 +99,7 @@ pub fn resolve(
             ),
         });
     };
-    let Some(service) = snapshot.service(ns, &bref.name) else {
+    let Some((service_key, Object::Service(service))) = found else {
         return Err(BackendError {
             reason: reasons::BACKEND_NOT_FOUND,
             message: format!("Service {ns}/{} not found", bref.name),
@@ -127,7 +135,7 @@ pub fn resolve(
         name.push_str("/h2c");
     }
     if !clusters.contains_key(&name) {
-        let service_key = ObjectKey::new(Kind::Service, ns, &bref.name);
+        let service_key = service_key.clone();
         let (endpoints, dns) = endpoints(snapshot, service, sport);
         let tls = if caller == Caller::Http || caller == Caller::Grpc {
             upstream_tls(snapshot, service, sport).map_err(|message| BackendError {

@@ -18,18 +18,18 @@ pub enum Dep {
     /// The route object itself.
     Route(ObjectKey),
     /// A Service (and its EndpointSlices), by namespace and name.
-    Service(String, String),
+    Service(Arc<str>, Arc<str>),
     /// Any ReferenceGrant in a namespace.
-    GrantsIn(String),
+    GrantsIn(Arc<str>),
     /// Any BackendTLSPolicy or ConfigMap in a namespace.
-    PoliciesIn(String),
+    PoliciesIn(Arc<str>),
 }
 
 impl Dep {
     /// What an object, before or after a change, may have been read as.
     pub fn of(object: &Object) -> Vec<Dep> {
         let m = object.metadata();
-        let ns = m.ns().to_string();
+        let ns: Arc<str> = m.ns().into();
         match object {
             Object::HttpRoute(_)
             | Object::GrpcRoute(_)
@@ -38,11 +38,11 @@ impl Dep {
             | Object::UdpRoute(_) => {
                 vec![Dep::Route(object.key())]
             }
-            Object::Service(_) => vec![Dep::Service(ns, m.name.clone())],
+            Object::Service(_) => vec![Dep::Service(ns, m.name.as_str().into())],
             Object::EndpointSlice(_) => m
                 .labels
                 .get(SERVICE_NAME_LABEL)
-                .map(|s| vec![Dep::Service(ns, s.clone())])
+                .map(|s| vec![Dep::Service(ns, s.as_str().into())])
                 .unwrap_or_default(),
             Object::ReferenceGrant(_) => vec![Dep::GrantsIn(ns)],
             // CA bundles of BackendTLSPolicies come from ConfigMaps or Secrets of the Service's namespace.
@@ -91,6 +91,11 @@ impl RouteCache {
             keep: false,
             ..Self::new()
         }
+    }
+
+    /// Whether outcomes (and so their dependencies) are kept.
+    pub fn keeps(&self) -> bool {
+        self.keep
     }
 
     /// The cached outcome of a route.

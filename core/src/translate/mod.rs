@@ -182,11 +182,11 @@ impl RouteResult {
 pub fn route_result(
     snapshot: &Snapshot,
     opts: &Options,
+    key: &ObjectKey,
     object: &Object,
     gateways: &impl Parents,
     cache: &mut RouteCache,
 ) -> RouteResult {
-    let key = object.key();
     let (meta, parent_refs, hostnames): (&ObjectMeta, &[ParentReference], &[String]) = match object
     {
         Object::HttpRoute(r) => (
@@ -217,7 +217,7 @@ pub fn route_result(
         _ => return RouteResult::default(),
     };
     let view = RouteView {
-        key: &key,
+        key,
         meta,
         parent_refs,
         hostnames,
@@ -294,12 +294,12 @@ fn route_parents(
                             snapshot,
                             route: view,
                             clusters: BTreeMap::new(),
-                            deps: BTreeSet::new(),
+                            deps: cache.keeps().then(BTreeSet::new),
                         };
                         // Invariant: `build` is taken once, when the outcome is first needed.
                         let mut o = build.take().map(|b| b(&mut ctx)).unwrap_or_default();
                         o.clusters = ctx.clusters;
-                        o.deps = ctx.deps.into_iter().collect();
+                        o.deps = ctx.deps.into_iter().flatten().collect();
                         cache.insert(view.key.clone(), o)
                     }
                 };

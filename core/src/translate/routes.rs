@@ -195,11 +195,12 @@ fn rule_id<T: serde::Serialize>(name: Option<&str>, matches: &T, index: usize) -
     match name {
         Some(n) => n.to_string(),
         None => {
-            let text = serde_json::to_string(matches).unwrap_or_default();
-            if text == "null" || text == "[]" {
+            // The hash of the matches' JSON, streamed: no text is built.
+            let mut w = Fnv1a::default();
+            if serde_json::to_writer(&mut w, matches).is_err() || w.is(b"null") || w.is(b"[]") {
                 format!("rule-{index}")
             } else {
-                format!("m{:016x}", fnv1a(text.as_bytes()))
+                format!("m{:016x}", w.hash)
             }
         }
     }
@@ -207,12 +208,55 @@ fn rule_id<T: serde::Serialize>(name: Option<&str>, matches: &T, index: usize) -
 
 /// FNV-1a: a stable hash for names (std's hasher may change between Rust releases).
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x100000001b3);
+    let mut w = Fnv1a::default();
+    w.update(bytes);
+    w.hash
+}
+
+/// FNV-1a over everything written to it, keeping the first bytes to recognise short texts.
+struct Fnv1a {
+    hash: u64,
+    len: usize,
+    head: [u8; 4],
+}
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a {
+            hash: 0xcbf29ce484222325,
+            len: 0,
+            head: [0; 4],
+        }
     }
-    h
+}
+
+impl Fnv1a {
+    fn update(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            if let Some(h) = self.head.get_mut(self.len) {
+                *h = *b;
+            }
+            self.len += 1;
+            self.hash ^= u64::from(*b);
+            self.hash = self.hash.wrapping_mul(0x100000001b3);
+        }
+    }
+
+    /// Whether exactly `text` was written (for texts of up to four bytes).
+    fn is(&self, text: &[u8]) -> bool {
+        self.len == text.len() && self.head.get(..self.len) == Some(text)
+    }
+}
+
+impl std::io::Write for Fnv1a {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn header_mods(f: Option<&HttpHeaderFilter>, into: &mut HeaderModsIr) {
@@ -310,8 +354,8 @@ pub struct RuleCtx<'a> {
     pub route: RouteView<'a>,
     /// Clusters the route's backends resolved to.
     pub clusters: BTreeMap<String, Arc<ClusterIr>>,
-    /// Objects read while building, for the incremental cache.
-    pub deps: BTreeSet<Dep>,
+    /// Objects read while building, for the incremental cache; None when nothing is cached.
+    pub deps: Option<BTreeSet<Dep>>,
 }
 
 impl RuleCtx<'_> {
@@ -327,7 +371,7 @@ impl RuleCtx<'_> {
             bref,
             caller,
             &mut self.clusters,
-            &mut self.deps,
+            self.deps.as_mut(),
         )
     }
 
@@ -479,17 +523,14 @@ impl RuleCtx<'_> {
                     rewrite,
                 }
             };
-            let bad_match = rule
-                .matches
-                .iter()
-                .flatten()
-                .find_map(|m| http_match(m).err());
+            let matchers: Vec<_> = rule.matches.iter().flatten().map(http_match).collect();
+            let bad_match = matchers.iter().find_map(|m| m.as_ref().err());
             out.rules += 1;
             if let Some(u) = unsupported.or(bad_match.map(|e| format!("rule {id}: {e}"))) {
                 out.rule_invalid(u);
             }
-            for (mi, m) in rule.matches.iter().flatten().enumerate() {
-                let Ok(matcher) = http_match(m) else {
+            for (mi, matcher) in matchers.into_iter().enumerate() {
+                let Ok(matcher) = matcher else {
                     continue;
                 };
                 let rank = self.rank(&matcher, ri, mi);
@@ -702,9 +743,14 @@ fn kv_matches(
 }
 
 fn http_match(m: &HttpRouteMatch) -> Result<MatchIr, String> {
-    let path = m.path.clone().unwrap_or_default();
-    let value = path.value.unwrap_or_else(|| "/".into());
-    let path = match path.type_.as_deref().unwrap_or("PathPrefix") {
+    let path = m.path.as_ref();
+    let value = path
+        .and_then(|p| p.value.clone())
+        .unwrap_or_else(|| "/".into());
+    let path = match path
+        .and_then(|p| p.type_.as_deref())
+        .unwrap_or("PathPrefix")
+    {
         "Exact" => PathMatchIr::Exact(value),
         "RegularExpression" => {
             check_regex(&value)?;

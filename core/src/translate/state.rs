@@ -202,7 +202,8 @@ impl State {
             self.touched = true;
             self.dirty.extend(self.routes.keys().cloned());
             for kind in Kind::ROUTES {
-                self.dirty.extend(snapshot.of_kind(kind).map(Object::key));
+                self.dirty
+                    .extend(snapshot.keyed_of_kind(kind).map(|(k, _)| k.clone()));
             }
         }
         if !self.touched {
@@ -248,11 +249,11 @@ impl State {
 
         // Translate them against the new listeners.
         for key in &dirty {
-            let Some(object) = snapshot.get(key) else {
+            let Some((key, object)) = snapshot.get_keyed(key) else {
                 continue;
             };
             let result =
-                super::route_result(snapshot, opts, object, &self.gateways, &mut self.cache);
+                super::route_result(snapshot, opts, key, object, &self.gateways, &mut self.cache);
             self.place(key, &result, &mut overlap_changed);
             self.routes.insert(key.clone(), result);
         }
