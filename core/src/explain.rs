@@ -62,7 +62,7 @@ fn placements(gw: &GatewayIr, route: &ObjectKey) -> Vec<String> {
     out
 }
 
-fn clusters(c: &[(String, u32)]) -> String {
+fn clusters(c: &[(crate::translate::ir::ClusterName, u32)]) -> String {
     if c.is_empty() {
         return "nothing (no usable backend)".into();
     }

@@ -16,6 +16,9 @@ pub struct Snapshot {
     /// EndpointSlices by namespace and Service name: looking up a Service's endpoints is neither
     /// a scan nor an allocation.
     slices: BTreeMap<String, BTreeMap<String, BTreeSet<ObjectKey>>>,
+    /// One shared copy of each namespace name: keys of one namespace then compare their
+    /// namespaces by pointer (see [`cmp_shared`]). Kept for the snapshot's life: namespaces are few.
+    namespaces: BTreeSet<Arc<str>>,
 }
 
 fn slice_service(o: &Object) -> Option<(String, String)> {
@@ -85,7 +88,13 @@ impl Snapshot {
         object: Object,
         source: Option<Source>,
     ) -> Option<Arc<Object>> {
-        let key = object.key();
+        let mut key = object.key();
+        match self.namespaces.get(&*key.namespace) {
+            Some(ns) => key.namespace = ns.clone(),
+            None => {
+                self.namespaces.insert(key.namespace.clone());
+            }
+        }
         match source {
             Some(s) => {
                 self.sources.insert(key.clone(), s);

@@ -137,7 +137,8 @@ fn check_references(snapshot: &Snapshot, t: &Translation) -> Result<(), String> 
         for port in ir.ports.values() {
             let Some(table) = &port.http else { continue };
             for route in table.vhosts.values().flatten() {
-                let mut clusters: Vec<&String> = route.mirrors.iter().map(|(c, _)| c).collect();
+                let mut clusters: Vec<&gatewright::translate::ir::ClusterName> =
+                    route.mirrors.iter().map(|(c, _)| c).collect();
                 if let ActionIr::Forward { clusters: cs, .. } = &route.action {
                     clusters.extend(cs.iter().map(|b| &b.cluster));
                 }

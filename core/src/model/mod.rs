@@ -413,8 +413,8 @@ impl Object {
 
 /// The identity of an object: kind, namespace (empty for cluster-scoped kinds) and name. Keys
 /// are copied into statuses, caches, dependencies and the IR of every route, so the names are
-/// shared, not copied.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// shared, not copied (and a [`Snapshot`](crate::Snapshot) shares one copy of each namespace).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ObjectKey {
     /// The kind.
     pub kind: Kind,
@@ -432,6 +432,31 @@ impl ObjectKey {
             namespace: std::sync::Arc::from(namespace),
             name: std::sync::Arc::from(name),
         }
+    }
+}
+
+/// Orders two shared names, without reading them when they are one and the same.
+pub fn cmp_shared(a: &std::sync::Arc<str>, b: &std::sync::Arc<str>) -> std::cmp::Ordering {
+    if std::sync::Arc::ptr_eq(a, b) {
+        std::cmp::Ordering::Equal
+    } else {
+        a.cmp(b)
+    }
+}
+
+impl PartialOrd for ObjectKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ObjectKey {
+    /// Kind, then namespace, then name (as [`KeyRef`] orders them too).
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.kind
+            .cmp(&other.kind)
+            .then_with(|| cmp_shared(&self.namespace, &other.namespace))
+            .then_with(|| cmp_shared(&self.name, &other.name))
     }
 }
 
@@ -476,7 +501,7 @@ impl PartialOrd for dyn KeyRef + '_ {
 
 impl Ord for dyn KeyRef + '_ {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        // The derived order of `ObjectKey`: kind, then namespace, then name.
+        // The order of `ObjectKey`: kind, then namespace, then name.
         self.parts().cmp(&other.parts())
     }
 }

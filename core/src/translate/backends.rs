@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::cache::Dep;
-use super::ir::{ClusterIr, UpstreamProtocol, UpstreamTlsIr};
+use super::ir::{ClusterIr, ClusterName, UpstreamProtocol, UpstreamTlsIr};
 use super::{policy, refgrant};
 use crate::model::*;
 use crate::snapshot::Snapshot;
@@ -47,9 +47,9 @@ pub fn resolve(
     from_ns: &str,
     bref: &BackendObjectReference,
     caller: Caller,
-    clusters: &mut BTreeMap<String, Arc<ClusterIr>>,
+    clusters: &mut BTreeMap<ClusterName, Arc<ClusterIr>>,
     deps: Option<&mut BTreeSet<Dep>>,
-) -> Result<String, BackendError> {
+) -> Result<ClusterName, BackendError> {
     let ns = bref.ns(from_ns);
     let found = snapshot.get_parts_keyed(Kind::Service, ns, &bref.name);
     if let Some(deps) = deps {
@@ -134,29 +134,30 @@ pub fn resolve(
     if protocol == UpstreamProtocol::H2c {
         name.push_str("/h2c");
     }
-    if !clusters.contains_key(&name) {
-        let service_key = service_key.clone();
-        let (endpoints, dns) = endpoints(snapshot, service, sport);
-        let tls = if caller == Caller::Http || caller == Caller::Grpc {
-            upstream_tls(snapshot, service, sport).map_err(|message| BackendError {
-                reason: policy::INVALID_BACKEND_TLS,
-                message,
-            })?
-        } else {
-            None
-        };
-        clusters.insert(
-            name.clone(),
-            Arc::new(ClusterIr {
-                name: name.clone(),
-                service: service_key,
-                endpoints,
-                protocol,
-                tls,
-                dns,
-            }),
-        );
+    if let Some((name, _)) = clusters.get_key_value(name.as_str()) {
+        return Ok(name.clone());
     }
+    let name: ClusterName = name.into();
+    let (endpoints, dns) = endpoints(snapshot, service, sport);
+    let tls = if caller == Caller::Http || caller == Caller::Grpc {
+        upstream_tls(snapshot, service, sport).map_err(|message| BackendError {
+            reason: policy::INVALID_BACKEND_TLS,
+            message,
+        })?
+    } else {
+        None
+    };
+    clusters.insert(
+        name.clone(),
+        Arc::new(ClusterIr {
+            name: name.clone(),
+            service: service_key.clone(),
+            endpoints,
+            protocol,
+            tls,
+            dns,
+        }),
+    );
     Ok(name)
 }
 

@@ -21,7 +21,7 @@ pub struct GatewayIr {
     /// One entry per port and transport: (port, whether UDP); TCP and UDP may share a number.
     pub ports: BTreeMap<(u16, bool), PortIr>,
     /// Upstream clusters, by name (shared: unchanged between translations unless one changed).
-    pub clusters: Shared<BTreeMap<String, Arc<ClusterIr>>>,
+    pub clusters: Shared<BTreeMap<ClusterName, Arc<ClusterIr>>>,
     /// TLS certificates, by name (shared, like the clusters).
     pub secrets: Shared<BTreeMap<String, SecretIr>>,
     /// The certificate (a name in `secrets`) presented to TLS backends
@@ -171,8 +171,12 @@ pub struct ForwardIr {
     /// Stat prefix / name.
     pub name: String,
     /// Weighted clusters; empty means refuse connections.
-    pub clusters: Vec<(String, u32)>,
+    pub clusters: Vec<(ClusterName, u32)>,
 }
+
+/// A cluster's name (`namespace/service/port`): made once per backend, shared by every route,
+/// placement and table that refers to it.
+pub type ClusterName = Arc<str>;
 
 /// One HTTP route (a rule's match) in precedence order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -190,7 +194,7 @@ pub struct RouteIr {
     /// Response header changes.
     pub response_headers: HeaderModsIr,
     /// Mirror targets with their percentage (in millionths).
-    pub mirrors: Vec<(String, u32)>,
+    pub mirrors: Vec<(ClusterName, u32)>,
     /// CORS policy.
     pub cors: Option<crate::model::HttpCorsFilter>,
     /// Whole-request timeout in milliseconds (0 disables).
@@ -236,8 +240,8 @@ impl RouteIr {
     }
 }
 
-/// Route precedence per the spec; derived `Ord` compares fields in order.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Route precedence per the spec; `Ord` compares the fields in order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RankKey {
     /// 0 exact, 1 regex, 2 prefix (Envoy Gateway ranks regex between exact and prefix).
     pub path_kind: u8,
@@ -255,6 +259,39 @@ pub struct RankKey {
     pub route: (Arc<str>, Arc<str>),
     /// Then rule and match order within the route.
     pub position: (usize, usize),
+}
+
+impl PartialOrd for RankKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for RankKey {
+    /// The derived order, except that the route's names (shared with its key) are compared by
+    /// pointer first: routes of one namespace rank without comparing its name.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        use crate::model::cmp_shared;
+        (
+            self.path_kind,
+            self.path_len,
+            self.no_method,
+            self.headers,
+            self.queries,
+            &self.created,
+        )
+            .cmp(&(
+                other.path_kind,
+                other.path_len,
+                other.no_method,
+                other.headers,
+                other.queries,
+                &other.created,
+            ))
+            .then_with(|| cmp_shared(&self.route.0, &other.route.0))
+            .then_with(|| cmp_shared(&self.route.1, &other.route.1))
+            .then_with(|| self.position.cmp(&other.position))
+    }
 }
 
 /// A request matcher.
@@ -312,7 +349,7 @@ pub enum ActionIr {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct WeightedClusterIr {
     /// The cluster.
-    pub cluster: String,
+    pub cluster: ClusterName,
     /// Its weight among the route's backends.
     pub weight: u32,
     /// The backendRef's filters; None when it has none (boxed: most backends have none).
@@ -321,7 +358,7 @@ pub struct WeightedClusterIr {
 
 impl WeightedClusterIr {
     /// A backend without filters.
-    pub fn new(cluster: impl Into<String>, weight: u32) -> Self {
+    pub fn new(cluster: impl Into<ClusterName>, weight: u32) -> Self {
         WeightedClusterIr {
             cluster: cluster.into(),
             weight,
@@ -406,7 +443,7 @@ pub struct RetryIr {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterIr {
     /// `namespace/service/port`.
-    pub name: String,
+    pub name: ClusterName,
     /// The Service.
     pub service: ObjectKey,
     /// Ready endpoints (address, port), sorted.

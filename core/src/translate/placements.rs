@@ -196,7 +196,7 @@ impl Table {
 /// An L4 placement: the hostnames (SNI) and weighted clusters of one route on one listener.
 /// What one route places on an L4 listener: hostnames, weighted clusters, and the route's
 /// creation time (which decides between TCP or UDP routes sharing a port).
-type Forward = (Vec<String>, Vec<(String, u32)>, String);
+type Forward = (Vec<String>, Vec<(ClusterName, u32)>, String);
 
 /// Everything the routes of one Gateway placed on it.
 #[derive(Debug, Clone, Default)]
@@ -205,8 +205,8 @@ pub struct Placements {
     pub attached: Vec<i32>,
     /// Clusters by name, with the routes using each sorted by route (the first route's
     /// definition is used; a `Vec`, as most clusters have one user).
-    clusters: BTreeMap<String, Vec<(ObjectKey, Arc<ClusterIr>)>>,
-    dirty_clusters: BTreeSet<String>,
+    clusters: BTreeMap<ClusterName, Vec<(ObjectKey, Arc<ClusterIr>)>>,
+    dirty_clusters: BTreeSet<ClusterName>,
     tables: BTreeMap<TableKey, Table>,
     /// L4 placements per listener index, in route order.
     forwards: Vec<BTreeMap<ObjectKey, Vec<Forward>>>,
@@ -319,7 +319,7 @@ impl Placements {
 
     /// Marks clusters as possibly changed, for example those a Gateway had before its
     /// placements started afresh.
-    pub fn mark_clusters_dirty<'a>(&mut self, names: impl IntoIterator<Item = &'a String>) {
+    pub fn mark_clusters_dirty<'a>(&mut self, names: impl IntoIterator<Item = &'a ClusterName>) {
         self.dirty_clusters.extend(names.into_iter().cloned());
     }
 
@@ -327,7 +327,7 @@ impl Placements {
     /// unchanged definition keeps its allocation (and a map without changes is not copied).
     pub fn refresh_clusters(
         &mut self,
-        clusters: &mut Shared<BTreeMap<String, Arc<ClusterIr>>>,
+        clusters: &mut Shared<BTreeMap<ClusterName, Arc<ClusterIr>>>,
     ) -> bool {
         let mut changed = false;
         for name in std::mem::take(&mut self.dirty_clusters) {

@@ -156,12 +156,12 @@ pub struct RuleOutcome {
     /// Warnings about ignored fields.
     pub warnings: Vec<Diagnostic>,
     /// TCP/UDP/TLS forward targets.
-    pub forward: Vec<(String, u32)>,
+    pub forward: Vec<(ClusterName, u32)>,
     /// The route's `creationTimestamp` (RFC 3339): of several TCP or UDP routes on one listener,
     /// the oldest gets the port.
     pub created: String,
     /// Clusters the routes and forwards refer to.
-    pub clusters: BTreeMap<String, Arc<ClusterIr>>,
+    pub clusters: BTreeMap<ClusterName, Arc<ClusterIr>>,
     /// Objects the outcome was computed from, sorted, without repeats.
     pub deps: Vec<Dep>,
 }
@@ -174,7 +174,7 @@ impl RuleOutcome {
             .find(|c| {
                 c.endpoints.is_empty() && !backends::has_ready_endpoints(snapshot, &c.service)
             })
-            .map(|c| c.name.as_str())
+            .map(|c| &*c.name)
     }
 
     fn backend_failed(&mut self, e: BackendError) {
@@ -353,7 +353,7 @@ pub struct RuleCtx<'a> {
     /// The route.
     pub route: RouteView<'a>,
     /// Clusters the route's backends resolved to.
-    pub clusters: BTreeMap<String, Arc<ClusterIr>>,
+    pub clusters: BTreeMap<ClusterName, Arc<ClusterIr>>,
     /// Objects read while building, for the incremental cache; None when nothing is cached.
     pub deps: Option<BTreeSet<Dep>>,
 }
@@ -363,7 +363,7 @@ impl RuleCtx<'_> {
         &mut self,
         bref: &BackendObjectReference,
         caller: Caller,
-    ) -> Result<String, BackendError> {
+    ) -> Result<ClusterName, BackendError> {
         backends::resolve(
             self.snapshot,
             self.route.key.kind.as_str(),

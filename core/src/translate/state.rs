@@ -505,25 +505,31 @@ impl State {
 
     /// Stores an object's status, keeping the old one (and its times) when nothing else changed.
     fn set_status(&mut self, key: &ObjectKey, st: Option<StatusObject>) {
-        match (st, self.status.get(key)) {
-            (None, None) => {}
-            (None, Some(_)) => {
-                self.status.remove(key);
+        use std::collections::btree_map::Entry;
+        // One search of the map, whether the status is new, changed, unchanged or gone.
+        match (st, self.status.entry(key.clone())) {
+            (None, Entry::Vacant(_)) => {}
+            (None, Entry::Occupied(e)) => {
+                e.remove();
                 self.changed_status.insert(key.clone());
             }
-            (Some(mut new), old) => {
-                if let Some(old) = old {
-                    if self.track {
-                        new.keep_times_of(old);
-                    }
-                    if **old == new {
-                        return;
-                    }
+            (Some(mut new), Entry::Occupied(mut e)) => {
+                if self.track {
+                    new.keep_times_of(e.get());
+                }
+                if **e.get() == new {
+                    return;
                 }
                 if self.track {
                     self.changed_status.insert(key.clone());
                 }
-                self.status.insert(key.clone(), Arc::new(new));
+                e.insert(Arc::new(new));
+            }
+            (Some(new), Entry::Vacant(e)) => {
+                if self.track {
+                    self.changed_status.insert(key.clone());
+                }
+                e.insert(Arc::new(new));
             }
         }
     }

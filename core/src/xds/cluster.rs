@@ -26,7 +26,7 @@ pub fn build(
     delivery: Delivery,
 ) -> (Cluster, Option<ClusterLoadAssignment>) {
     let cla = ClusterLoadAssignment {
-        cluster_name: c.name.clone(),
+        cluster_name: c.name.to_string(),
         endpoints: if c.endpoints.is_empty() {
             Vec::new()
         } else {
@@ -38,7 +38,7 @@ pub fn build(
         ..Default::default()
     };
     let mut cluster = Cluster {
-        name: c.name.clone(),
+        name: c.name.to_string(),
         connect_timeout: Some(duration_ms(10_000)),
         ..Default::default()
     };
@@ -133,7 +133,7 @@ pub fn weighted(
             .map(|(c, w)| LocalityLbEndpoints {
                 // Localities must differ: each is named after its backend cluster.
                 locality: Some(core::Locality {
-                    zone: c.name.clone(),
+                    zone: c.name.to_string(),
                     ..Default::default()
                 }),
                 load_balancing_weight: Some(envoy_types::pb::google::protobuf::UInt32Value {

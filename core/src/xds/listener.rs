@@ -49,7 +49,7 @@ pub fn build<'a>(
         } else {
             port.forward
                 .as_ref()
-                .and_then(|f| f.clusters.first().map(|c| c.0.clone()))
+                .and_then(|f| f.clusters.first().map(|c| c.0.to_string()))
                 .unwrap_or_else(|| "no-backend".to_string())
         };
         listener.listener_filters.push(ListenerFilter {
@@ -251,12 +251,12 @@ pub(crate) fn weighted_cluster_name(listener: &str) -> String {
 fn tcp_proxy_filter(name: &str, f: &ForwardIr) -> Filter {
     let cluster_specifier = match f.clusters.as_slice() {
         [] => tcp_proxy::ClusterSpecifier::Cluster("no-backend".into()),
-        [(c, _)] => tcp_proxy::ClusterSpecifier::Cluster(c.clone()),
+        [(c, _)] => tcp_proxy::ClusterSpecifier::Cluster(c.to_string()),
         many => tcp_proxy::ClusterSpecifier::WeightedClusters(tcp_proxy::WeightedCluster {
             clusters: many
                 .iter()
                 .map(|(c, w)| tcp_proxy::weighted_cluster::ClusterWeight {
-                    name: c.clone(),
+                    name: c.to_string(),
                     weight: *w,
                     ..Default::default()
                 })

@@ -243,7 +243,7 @@ fn session(
 /// these only to requests sent to that cluster (before the route's own header changes).
 fn cluster_weight(b: &WeightedClusterIr) -> weighted_cluster::ClusterWeight {
     let mut cw = weighted_cluster::ClusterWeight {
-        name: b.cluster.clone(),
+        name: b.cluster.to_string(),
         weight: Some(UInt32Value { value: b.weight }),
         ..Default::default()
     };
@@ -283,7 +283,7 @@ fn forward(
     // the share of unresolved backends).
     a.cluster_specifier = Some(match clusters {
         [only] if invalid_weight == 0 && only.filters.is_none() => {
-            route_action::ClusterSpecifier::Cluster(only.cluster.clone())
+            route_action::ClusterSpecifier::Cluster(only.cluster.to_string())
         }
         _ => {
             let mut cw: Vec<weighted_cluster::ClusterWeight> =
@@ -349,7 +349,7 @@ fn forward(
         .mirrors
         .iter()
         .map(|(c, millionths)| route_action::RequestMirrorPolicy {
-            cluster: c.clone(),
+            cluster: c.to_string(),
             runtime_fraction: (*millionths < 1_000_000).then(|| core::RuntimeFractionalPercent {
                 default_value: Some(FractionalPercent {
                     numerator: *millionths,
