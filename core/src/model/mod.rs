@@ -235,11 +235,22 @@ impl Kind {
             .find(|k| k.as_str().eq_ignore_ascii_case(name))
     }
 
-    /// The `apiVersion` we write for this kind.
-    pub fn api_version(self) -> String {
-        match self.group() {
-            "" => self.versions()[0].to_string(),
-            g => format!("{g}/{}", self.versions()[0]),
+    /// The `apiVersion` we write for this kind: its group and first version (a test checks
+    /// the two agree), spelled out so every status shares it.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            Kind::ReferenceGrant => "gateway.networking.k8s.io/v1beta1",
+            Kind::GatewayClass
+            | Kind::Gateway
+            | Kind::ListenerSet
+            | Kind::HttpRoute
+            | Kind::GrpcRoute
+            | Kind::TlsRoute
+            | Kind::TcpRoute
+            | Kind::UdpRoute
+            | Kind::BackendTlsPolicy => "gateway.networking.k8s.io/v1",
+            Kind::EndpointSlice => "discovery.k8s.io/v1",
+            Kind::Namespace | Kind::Service | Kind::Secret | Kind::ConfigMap => "v1",
         }
     }
 
@@ -520,5 +531,42 @@ impl std::fmt::Display for ObjectKey {
         } else {
             write!(f, "{}/{}/{}", self.kind, self.namespace, self.name)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The spelled-out `apiVersion`s agree with each kind's group and first version.
+    #[test]
+    fn api_version_is_group_and_first_version() {
+        for kind in Kind::ALL {
+            let expected = match kind.group() {
+                "" => kind.versions()[0].to_string(),
+                g => format!("{g}/{}", kind.versions()[0]),
+            };
+            assert_eq!(kind.api_version(), expected, "{kind}");
+        }
+    }
+
+    /// Keys order by kind, namespace and name, whether their names are shared or not, and
+    /// the borrowed view orders them the same way.
+    #[test]
+    fn keys_order_alike_shared_or_not() {
+        let a = ObjectKey::new(Kind::HttpRoute, "default", "a");
+        let b = ObjectKey::new(Kind::HttpRoute, "default", "b");
+        let shared_b = ObjectKey {
+            namespace: a.namespace.clone(),
+            ..b.clone()
+        };
+        assert!(a < b && a < shared_b);
+        assert_eq!(b.cmp(&shared_b), std::cmp::Ordering::Equal);
+        let (va, vb) = (
+            (a.kind, &*a.namespace, &*a.name),
+            (b.kind, &*b.namespace, &*b.name),
+        );
+        assert_eq!((&va as &dyn KeyRef).cmp(&vb), a.cmp(&b));
+        assert!(ObjectKey::new(Kind::Gateway, "z", "z") < a);
     }
 }

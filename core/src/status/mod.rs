@@ -2,6 +2,8 @@
 
 pub mod conditions;
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::model::*;
@@ -11,9 +13,9 @@ use crate::model::*;
 #[serde(rename_all = "camelCase")]
 pub struct StatusObject {
     /// `group/version` of the object.
-    pub api_version: String,
+    pub api_version: &'static str,
     /// Its kind.
-    pub kind: String,
+    pub kind: &'static str,
     /// Its namespace and name.
     pub metadata: StatusMeta,
     /// The status this controller computed.
@@ -23,11 +25,11 @@ pub struct StatusObject {
 /// Namespace and name of an object with status.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct StatusMeta {
-    /// Namespace, absent for cluster-scoped kinds.
+    /// Namespace, absent for cluster-scoped kinds (shared with the object's key).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    /// Name.
-    pub name: String,
+    pub namespace: Option<Arc<str>>,
+    /// Name (shared with the object's key).
+    pub name: Arc<str>,
 }
 
 /// The status of any kind we write status for.
@@ -47,10 +49,10 @@ impl StatusObject {
     pub fn new(key: &ObjectKey, status: StatusBody) -> Self {
         StatusObject {
             api_version: key.kind.api_version(),
-            kind: key.kind.to_string(),
+            kind: key.kind.as_str(),
             metadata: StatusMeta {
-                namespace: (!key.namespace.is_empty()).then(|| key.namespace.to_string()),
-                name: key.name.to_string(),
+                namespace: (!key.namespace.is_empty()).then(|| key.namespace.clone()),
+                name: key.name.clone(),
             },
             status,
         }
@@ -58,12 +60,11 @@ impl StatusObject {
 
     /// The object's key.
     pub fn key(&self) -> Option<ObjectKey> {
-        let kind = crate::model::Kind::parse(&self.kind)?;
-        Some(ObjectKey::new(
-            kind,
-            self.metadata.namespace.as_deref().unwrap_or(""),
-            &self.metadata.name,
-        ))
+        Some(ObjectKey {
+            kind: crate::model::Kind::parse(self.kind)?,
+            namespace: self.metadata.namespace.clone().unwrap_or_else(|| "".into()),
+            name: self.metadata.name.clone(),
+        })
     }
 
     /// Every condition of the object, including per-listener and per-parent ones.

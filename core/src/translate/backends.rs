@@ -130,10 +130,7 @@ pub fn resolve(
     } else {
         UpstreamProtocol::Http1
     };
-    let mut name = format!("{ns}/{}/{port}", bref.name);
-    if protocol == UpstreamProtocol::H2c {
-        name.push_str("/h2c");
-    }
+    let name = super::names::cluster(ns, &bref.name, port, protocol == UpstreamProtocol::H2c);
     if let Some((name, _)) = clusters.get_key_value(name.as_str()) {
         return Ok(name.clone());
     }

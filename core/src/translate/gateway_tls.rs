@@ -395,7 +395,7 @@ data:
         t.status
             .iter()
             .find_map(|s| match &s.status {
-                StatusBody::Gateway(g) if s.metadata.name == name => Some(g),
+                StatusBody::Gateway(g) if *s.metadata.name == *name => Some(g),
                 _ => None,
             })
             .expect("Gateway status")

@@ -365,7 +365,7 @@ spec:
             .status
             .iter()
             .find_map(|s| match &s.status {
-                StatusBody::Gateway(g) if s.metadata.name == "gw" => Some(g),
+                StatusBody::Gateway(g) if &*s.metadata.name == "gw" => Some(g),
                 _ => None,
             })
             .expect("Gateway status");

@@ -20,6 +20,7 @@ pub mod hostnames;
 pub mod ir;
 pub mod listeners;
 pub mod listenersets;
+pub mod names;
 pub mod overlap;
 pub mod placements;
 pub mod policy;

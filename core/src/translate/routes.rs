@@ -200,7 +200,7 @@ fn rule_id<T: serde::Serialize>(name: Option<&str>, matches: &T, index: usize) -
             if serde_json::to_writer(&mut w, matches).is_err() || w.is(b"null") || w.is(b"[]") {
                 format!("rule-{index}")
             } else {
-                format!("m{:016x}", w.hash)
+                super::names::hashed_rule(w.hash)
             }
         }
     }
@@ -535,9 +535,12 @@ impl RuleCtx<'_> {
                 };
                 let rank = self.rank(&matcher, ri, mi);
                 out.routes.push(Arc::new(RouteIr {
-                    name: format!(
-                        "httproute/{}/{}/{id}/{mi}",
-                        self.route.key.namespace, self.route.key.name
+                    name: super::names::route(
+                        "httproute",
+                        &self.route.key.namespace,
+                        &self.route.key.name,
+                        &id,
+                        mi,
                     ),
                     source: self.route.key.clone(),
                     matcher,
@@ -652,9 +655,12 @@ impl RuleCtx<'_> {
                 };
                 let rank = self.rank(&matcher, ri, mi);
                 out.routes.push(Arc::new(RouteIr {
-                    name: format!(
-                        "grpcroute/{}/{}/{id}/{mi}",
-                        self.route.key.namespace, self.route.key.name
+                    name: super::names::route(
+                        "grpcroute",
+                        &self.route.key.namespace,
+                        &self.route.key.name,
+                        &id,
+                        mi,
                     ),
                     source: self.route.key.clone(),
                     matcher,
