@@ -240,17 +240,13 @@ impl Placements {
             self.attached[*li] += 1;
         }
         for (name, c) in &outcome.clusters {
-            let users = match self.clusters.get_mut(name) {
-                Some(u) => u,
-                None => self.clusters.entry(name.clone()).or_default(),
-            };
+            // Names are shared: cloning one into a map costs a reference count.
+            let users = self.clusters.entry(name.clone()).or_default();
             match users.binary_search_by(|(r, _)| r.cmp(route)) {
                 Ok(i) => users[i].1 = c.clone(),
                 Err(i) => users.insert(i, (route.clone(), c.clone())),
             }
-            if !self.dirty_clusters.contains(name) {
-                self.dirty_clusters.insert(name.clone());
-            }
+            self.dirty_clusters.insert(name.clone());
         }
         let http = matches!(route.kind, Kind::HttpRoute | Kind::GrpcRoute);
         for (li, hosts) in &part.placed {
@@ -329,6 +325,22 @@ impl Placements {
         &mut self,
         clusters: &mut Shared<BTreeMap<ClusterName, Arc<ClusterIr>>>,
     ) -> bool {
+        if clusters.is_empty() {
+            // Every refresh leaves `clusters` holding the first user's cluster of every name,
+            // and every change since marked its name dirty: from nothing, that is all of them,
+            // built in one pass instead of a search per name.
+            self.dirty_clusters.clear();
+            let all: BTreeMap<ClusterName, Arc<ClusterIr>> = self
+                .clusters
+                .iter()
+                .filter_map(|(n, users)| users.first().map(|(_, c)| (n.clone(), c.clone())))
+                .collect();
+            if all.is_empty() {
+                return false;
+            }
+            *clusters.make_mut() = all;
+            return true;
+        }
         let mut changed = false;
         for name in std::mem::take(&mut self.dirty_clusters) {
             let now = self
