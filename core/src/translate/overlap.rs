@@ -5,12 +5,13 @@
 //! The groups are kept up to date as routes come and go, so a changed route costs the groups
 //! it is in, not a pass over every route of the Gateway.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, HashMap};
+use std::hash::BuildHasherDefault;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use super::ir::RouteIr;
+use super::routes::Fnv1a;
 use crate::model::*;
 use crate::status::conditions::types;
 
@@ -40,13 +41,14 @@ impl Group {
 #[derive(Debug, Clone, Default)]
 pub struct Groups {
     /// Groups by a hash of (listener, hostname, match); equal hashes are told apart by content.
-    groups: HashMap<u64, Vec<Group>>,
+    groups: HashMap<u64, Vec<Group>, BuildHasherDefault<Fnv1a>>,
     /// Routes in at least one overlapping group, with the number of such groups.
     counts: HashMap<ObjectKey, u32>,
 }
 
 fn bucket(listener: usize, host: &str, r: &RouteIr) -> u64 {
-    let mut h = DefaultHasher::new();
+    // Stable and cheap; a bucket is only a shortcut to the groups compared in full.
+    let mut h = Fnv1a::default();
     listener.hash(&mut h);
     host.hash(&mut h);
     r.matcher.hash(&mut h);
