@@ -165,7 +165,7 @@ fn killing_the_controller_under_load_drops_no_request_and_a_restart_converges() 
         (ok, failed)
     });
     std::thread::sleep(Duration::from_millis(500));
-    drop(serve); // SIGKILL: no chance to clean up
+    serve.kill(); // no chance to clean up
     std::thread::sleep(Duration::from_secs(1));
     let serve = start_serve(env.dir.path(), env.xds, env.admin, &[]);
     wait_until(Duration::from_secs(10), || {
