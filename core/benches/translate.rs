@@ -55,19 +55,13 @@ fn input(n: usize) -> Vec<Object> {
     load(&text)
 }
 
-fn median(mut f: impl FnMut(), budget: Duration, min_runs: usize) -> Duration {
-    let mut times = Vec::new();
-    let start = Instant::now();
-    while times.len() < min_runs || (start.elapsed() < budget && times.len() < 1000) {
-        let t = Instant::now();
-        f();
-        times.push(t.elapsed());
-    }
+/// The median of measured times.
+fn middle(times: &mut [Duration]) -> Duration {
     times.sort();
     times[times.len() / 2]
 }
 
-/// Like [`median`], for a closure that measures (part of) itself into its argument.
+/// The median time of a closure that measures (part of) itself into its argument.
 fn timed(mut f: impl FnMut(&mut Duration), budget: Duration, min_runs: usize) -> Duration {
     let mut times = Vec::new();
     let start = Instant::now();
@@ -76,8 +70,7 @@ fn timed(mut f: impl FnMut(&mut Duration), budget: Duration, min_runs: usize) ->
         f(&mut t);
         times.push(t);
     }
-    times.sort();
-    times[times.len() / 2]
+    middle(&mut times)
 }
 
 fn build_all(t: &gatewright::Translation) -> Vec<GatewayResources> {
@@ -103,13 +96,14 @@ fn main() {
         Err(_) if quick => vec![100],
         Err(_) => vec![100, 1_000, 10_000],
     };
-    // `BENCH_PROFILE=full|route` loops one operation for a profiler.
+    // `BENCH_PROFILE=full|route|encode` loops one operation for a profiler.
     if let Ok(what) = std::env::var("BENCH_PROFILE") {
         let n = sizes[0];
         let snapshot = Snapshot::from_objects(input(n));
         let opts = Options::default();
         let mut engine = Engine::with_snapshot(snapshot.clone(), opts.clone());
         engine.translate();
+        let encoded = build_all(&gatewright::translate(&snapshot, &opts));
         let start = Instant::now();
         let mut i = 0usize;
         while start.elapsed() < Duration::from_secs(10) {
@@ -122,6 +116,11 @@ fn main() {
                     ));
                     black_box(engine.update());
                 }
+                "encode" => {
+                    for r in &encoded {
+                        black_box(r.encoded());
+                    }
+                }
                 _ => {
                     black_box(build_all(&gatewright::translate(&snapshot, &opts)));
                 }
@@ -130,30 +129,39 @@ fn main() {
         return;
     }
     let opts = Options::default();
-    println!("| routes | full (translate + xDS) | per route | encode baseline | ratio | 1 route: translate | 1 route: xDS | 1 EndpointSlice: translate | 1 EndpointSlice: xDS | 1 listener: translate | 1 listener: xDS |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| routes | full (translate + xDS) | per route | `translate()` alone | encode baseline | ratio | 1 route: translate | 1 route: xDS | 1 EndpointSlice: translate | 1 EndpointSlice: xDS | 1 listener: translate | 1 listener: xDS |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &sizes {
         let objs = input(n);
         let snapshot = Snapshot::from_objects(objs.clone());
         let budget = Duration::from_secs(if n >= 10_000 { 6 } else { 3 });
         let runs = if quick { 1 } else { 5 };
 
-        let full = median(
-            || {
-                black_box(build_all(&gatewright::translate(&snapshot, &opts)));
-            },
-            budget,
-            runs,
-        );
-        let out = build_all(&gatewright::translate(&snapshot, &opts));
-        let encode = median(
-            || {
-                for r in &out {
-                    black_box(r.encoded());
-                }
-            },
-            budget,
-            runs,
+        // The translation and its baseline alternate, run by run, so both see the same machine
+        // (a shared one drifts by tens of percent within a minute).
+        let (mut full, mut translate_only, mut encode) = (Vec::new(), Vec::new(), Vec::new());
+        let start = Instant::now();
+        while full.len() < runs || (start.elapsed() < budget * 2 && full.len() < 1000) {
+            let t = Instant::now();
+            let translation = gatewright::translate(&snapshot, &opts);
+            translate_only.push(t.elapsed());
+            let out = build_all(&translation);
+            drop(translation);
+            let mut whole = t.elapsed();
+            let e = Instant::now();
+            for r in &out {
+                black_box(r.encoded());
+            }
+            encode.push(e.elapsed());
+            let d = Instant::now();
+            drop(out);
+            whole += d.elapsed();
+            full.push(whole);
+        }
+        let (full, translate_only, encode) = (
+            middle(&mut full),
+            middle(&mut translate_only),
+            middle(&mut encode),
         );
 
         // Incremental: the engine applies one change and updates (translation), then the
@@ -196,9 +204,10 @@ fn main() {
         let one_slice = incr(&mut |f| load(&service(n / 2, 1 + f % 2))[1].clone());
         let one_listener = incr(&mut |f| load(&gateway(8080 + (f % 2) as u16))[1].clone());
         println!(
-            "| {n} | {} | {} | {} | {:.2}× | {} | {} | {} | {} | {} | {} |",
+            "| {n} | {} | {} | {} | {} | {:.2}× | {} | {} | {} | {} | {} | {} |",
             fmt(full),
             fmt(full / n as u32),
+            fmt(translate_only),
             fmt(encode),
             full.as_secs_f64() / encode.as_secs_f64(),
             fmt(one_route.0),

@@ -105,6 +105,9 @@ impl GatewayResources {
 /// Builds the Envoy resources of one Gateway.
 pub fn build(ir: &GatewayIr, delivery: Delivery, bind_address: &str) -> GatewayResources {
     let mut out = GatewayResources::default();
+    // Envoy's structs are large: grown one push at a time they would be copied again and again.
+    out.clusters.reserve_exact(ir.clusters.len());
+    out.endpoints.reserve_exact(ir.clusters.len());
     for port in ir.ports.values() {
         let (l, tables) = listener::build(port, ir, delivery, bind_address);
         if l.filter_chains.is_empty() && l.listener_filters.is_empty() {
