@@ -171,14 +171,9 @@ impl Snapshot {
         kind: Kind,
         namespace: &'a str,
     ) -> impl Iterator<Item = &'a Object> + 'a {
-        let start = (kind, namespace, "");
-        self.objects
-            .range::<dyn KeyRef, _>((
-                std::ops::Bound::Included(&start as &dyn KeyRef),
-                std::ops::Bound::Unbounded,
-            ))
+        self.objects_from((kind, namespace, ""))
             .take_while(move |(k, _)| k.kind == kind && &*k.namespace == namespace)
-            .map(|(_, o)| o.as_ref())
+            .map(|(_, o)| o)
     }
 
     /// The ReferenceGrants of one namespace.
@@ -229,9 +224,7 @@ impl Snapshot {
 
     /// Looks an object up by kind, namespace and name, without building a key.
     pub fn get_parts(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Object> {
-        self.objects
-            .get(&(kind, namespace, name) as &dyn KeyRef)
-            .map(|o| o.as_ref())
+        self.get_parts_keyed(kind, namespace, name).map(|(_, o)| o)
     }
 
     /// Like [`Snapshot::get_parts`], with the snapshot's own key for the object.
@@ -273,13 +266,20 @@ impl Snapshot {
 
     /// Every object of one kind with its key (cloning a key shares its names).
     pub fn keyed_of_kind(&self, kind: Kind) -> impl Iterator<Item = (&ObjectKey, &Object)> + '_ {
-        let start = (kind, "", "");
+        self.objects_from((kind, "", ""))
+            .take_while(move |(k, _)| k.kind == kind)
+    }
+
+    /// The objects from `start` on, in key order, without building a key for the bound.
+    fn objects_from<'a>(
+        &'a self,
+        start: (Kind, &str, &str),
+    ) -> impl Iterator<Item = (&'a ObjectKey, &'a Object)> + 'a {
         self.objects
             .range::<dyn KeyRef, _>((
                 std::ops::Bound::Included(&start as &dyn KeyRef),
                 std::ops::Bound::Unbounded,
             ))
-            .take_while(move |(k, _)| k.kind == kind)
             .map(|(k, o)| (k, o.as_ref()))
     }
 

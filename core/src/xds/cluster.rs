@@ -43,23 +43,12 @@ pub fn build(
         ..Default::default()
     };
     let eds = delivery == Delivery::Ads && !c.dns;
-    if eds {
-        cluster.cluster_discovery_type = Some(cluster::ClusterDiscoveryType::Type(
-            cluster::DiscoveryType::Eds as i32,
-        ));
-        cluster.eds_cluster_config = Some(cluster::EdsClusterConfig {
-            eds_config: Some(ads_source()),
-            service_name: String::new(),
-        });
+    let inline = if c.dns {
+        cluster::DiscoveryType::StrictDns
     } else {
-        let t = if c.dns {
-            cluster::DiscoveryType::StrictDns
-        } else {
-            cluster::DiscoveryType::Static
-        };
-        cluster.cluster_discovery_type = Some(cluster::ClusterDiscoveryType::Type(t as i32));
-        cluster.load_assignment = Some(cla.clone());
-    }
+        cluster::DiscoveryType::Static
+    };
+    set_discovery(&mut cluster, eds, inline, &cla);
     if c.protocol == UpstreamProtocol::H2c {
         let opts = HttpProtocolOptions {
             upstream_protocol_options: Some(http_protocol_options::UpstreamProtocolOptions::ExplicitHttpConfig(
@@ -159,6 +148,18 @@ pub fn weighted(
         ..Default::default()
     };
     let eds = delivery == Delivery::Ads;
+    set_discovery(&mut cluster, eds, cluster::DiscoveryType::Static, &cla);
+    (cluster, eds.then_some(cla))
+}
+
+/// Where a cluster's endpoints come from: EDS over the ADS stream, or `cla` inline with the
+/// `inline` discovery type (static addresses, or names Envoy resolves).
+fn set_discovery(
+    cluster: &mut Cluster,
+    eds: bool,
+    inline: cluster::DiscoveryType,
+    cla: &ClusterLoadAssignment,
+) {
     if eds {
         cluster.cluster_discovery_type = Some(cluster::ClusterDiscoveryType::Type(
             cluster::DiscoveryType::Eds as i32,
@@ -168,12 +169,9 @@ pub fn weighted(
             service_name: String::new(),
         });
     } else {
-        cluster.cluster_discovery_type = Some(cluster::ClusterDiscoveryType::Type(
-            cluster::DiscoveryType::Static as i32,
-        ));
+        cluster.cluster_discovery_type = Some(cluster::ClusterDiscoveryType::Type(inline as i32));
         cluster.load_assignment = Some(cla.clone());
     }
-    (cluster, eds.then_some(cla))
 }
 
 fn lb_endpoints(c: &ClusterIr) -> Vec<LbEndpoint> {
