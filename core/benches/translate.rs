@@ -6,6 +6,51 @@
 //! criterion) so the ratios of one run can be printed side by side; each figure is the median
 //! of repeated runs.
 
+// The allocator `gatewright` (the controller binary) links. `BENCH_ALLOC=system cargo bench`
+// (read when the bench is compiled) measures with the system allocator instead, for embedders
+// that keep theirs.
+#[global_allocator]
+static ALLOC: BenchAlloc = BenchAlloc;
+
+struct BenchAlloc;
+
+const SYSTEM_ALLOC: bool = match option_env!("BENCH_ALLOC") {
+    Some(v) => matches!(v.as_bytes(), b"system"),
+    None => false,
+};
+
+// SAFETY: every call goes to the one allocator chosen at compile time, so a block is always
+// freed by the allocator that made it.
+unsafe impl std::alloc::GlobalAlloc for BenchAlloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        unsafe {
+            if SYSTEM_ALLOC {
+                std::alloc::System.alloc(layout)
+            } else {
+                mimalloc::MiMalloc.alloc(layout)
+            }
+        }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        unsafe {
+            if SYSTEM_ALLOC {
+                std::alloc::System.dealloc(ptr, layout)
+            } else {
+                mimalloc::MiMalloc.dealloc(ptr, layout)
+            }
+        }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        unsafe {
+            if SYSTEM_ALLOC {
+                std::alloc::System.realloc(ptr, layout, new)
+            } else {
+                mimalloc::MiMalloc.realloc(ptr, layout, new)
+            }
+        }
+    }
+}
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

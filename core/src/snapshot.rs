@@ -4,6 +4,8 @@ use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
+
 use crate::diagnostic::Source;
 use crate::load::Loaded;
 use crate::model::*;
@@ -11,11 +13,18 @@ use crate::model::*;
 /// Every object the translation may look at, keyed by kind/namespace/name.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
+    /// In key order, for the scans by kind and namespace.
     objects: BTreeMap<ObjectKey, Arc<Object>>,
+    /// The same objects by hash: a translation looks up several objects per route, and a hash
+    /// lookup compares one name where a search of the ordered map compares a dozen.
+    index: FxHashMap<ObjectKey, Arc<Object>>,
+    /// Objects per kind (by [`Kind`] index): a scan of a kind the snapshot has none of (say,
+    /// BackendTLSPolicies, looked for at every backend) costs nothing.
+    counts: [u32; Kind::ALL.len()],
     sources: BTreeMap<ObjectKey, Source>,
     /// EndpointSlices by namespace and Service name: looking up a Service's endpoints is neither
     /// a scan nor an allocation.
-    slices: BTreeMap<String, BTreeMap<String, BTreeSet<ObjectKey>>>,
+    slices: FxHashMap<String, FxHashMap<String, BTreeSet<ObjectKey>>>,
     /// One shared copy of each namespace name: keys of one namespace then compare their
     /// namespaces by pointer (see [`cmp_shared`]). Kept for the snapshot's life: namespaces are few.
     namespaces: BTreeSet<Arc<str>>,
@@ -112,7 +121,12 @@ impl Snapshot {
                 .or_default()
                 .insert(key.clone());
         }
-        let old = self.objects.insert(key.clone(), Arc::new(object));
+        let object = Arc::new(object);
+        self.index.insert(key.clone(), object.clone());
+        let old = self.objects.insert(key.clone(), object);
+        if old.is_none() {
+            self.counts[key.kind as usize] += 1;
+        }
         if let Some(svc) = old.as_deref().and_then(slice_service) {
             self.unindex_slice(&svc, &key);
         }
@@ -121,12 +135,7 @@ impl Snapshot {
 
     fn unindex_slice(&mut self, svc: &(String, String), key: &ObjectKey) {
         // The slice may still be indexed under its new Service; keep it there.
-        let still = self
-            .objects
-            .get(key)
-            .and_then(|o| slice_service(o))
-            .as_ref()
-            == Some(svc);
+        let still = self.index.get(key).and_then(|o| slice_service(o)).as_ref() == Some(svc);
         if still {
             return;
         }
@@ -148,6 +157,10 @@ impl Snapshot {
     pub fn remove(&mut self, key: &ObjectKey) -> Option<Arc<Object>> {
         self.sources.remove(key);
         let old = self.objects.remove(key);
+        if old.is_some() {
+            self.index.remove(key);
+            self.counts[key.kind as usize] -= 1;
+        }
         if let Some(svc) = old.as_deref().and_then(slice_service) {
             self.unindex_slice(&svc, key);
         }
@@ -171,7 +184,10 @@ impl Snapshot {
         kind: Kind,
         namespace: &'a str,
     ) -> impl Iterator<Item = &'a Object> + 'a {
-        self.objects_from((kind, namespace, ""))
+        self.has_any(kind)
+            .then(|| self.objects_from((kind, namespace, "")))
+            .into_iter()
+            .flatten()
             .take_while(move |(k, _)| k.kind == kind && &*k.namespace == namespace)
             .map(|(_, o)| o)
     }
@@ -211,7 +227,7 @@ impl Snapshot {
             .and_then(|services| services.get(service))
             .into_iter()
             .flatten()
-            .filter_map(|k| match self.objects.get(k).map(|o| o.as_ref()) {
+            .filter_map(|k| match self.index.get(k).map(|o| o.as_ref()) {
                 Some(Object::EndpointSlice(s)) => Some(s),
                 _ => None,
             })
@@ -219,7 +235,12 @@ impl Snapshot {
 
     /// Looks an object up.
     pub fn get(&self, key: &ObjectKey) -> Option<&Object> {
-        self.objects.get(key).map(|o| o.as_ref())
+        self.index.get(key).map(|o| o.as_ref())
+    }
+
+    /// Whether the snapshot holds any object of a kind.
+    pub fn has_any(&self, kind: Kind) -> bool {
+        self.counts[kind as usize] > 0
     }
 
     /// Looks an object up by kind, namespace and name, without building a key.
@@ -234,7 +255,7 @@ impl Snapshot {
         namespace: &str,
         name: &str,
     ) -> Option<(&ObjectKey, &Object)> {
-        self.objects
+        self.index
             .get_key_value(&(kind, namespace, name) as &dyn KeyRef)
             .map(|(k, o)| (k, o.as_ref()))
     }
@@ -266,7 +287,10 @@ impl Snapshot {
 
     /// Every object of one kind with its key (cloning a key shares its names).
     pub fn keyed_of_kind(&self, kind: Kind) -> impl Iterator<Item = (&ObjectKey, &Object)> + '_ {
-        self.objects_from((kind, "", ""))
+        self.has_any(kind)
+            .then(|| self.objects_from((kind, "", "")))
+            .into_iter()
+            .flatten()
             .take_while(move |(k, _)| k.kind == kind)
     }
 
@@ -285,9 +309,7 @@ impl Snapshot {
 
     /// An object with the snapshot's own key for it.
     pub fn get_keyed(&self, key: &ObjectKey) -> Option<(&ObjectKey, &Object)> {
-        self.objects
-            .get_key_value(key)
-            .map(|(k, o)| (k, o.as_ref()))
+        self.index.get_key_value(key).map(|(k, o)| (k, o.as_ref()))
     }
 
     typed_iter!(gateway_classes, gateway_class, GatewayClass, GatewayClass);

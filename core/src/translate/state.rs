@@ -200,11 +200,14 @@ impl State {
         if self.all {
             self.gateways_dirty = true;
             self.touched = true;
-            self.dirty.extend(self.routes.keys().cloned());
-            for kind in Kind::ROUTES {
-                self.dirty
-                    .extend(snapshot.keyed_of_kind(kind).map(|(k, _)| k.clone()));
-            }
+            // Collected, then merged: built in key order rather than searched once per route.
+            let mut old: BTreeSet<ObjectKey> = self.routes.keys().cloned().collect();
+            let mut now: BTreeSet<ObjectKey> = Kind::ROUTES
+                .into_iter()
+                .flat_map(|kind| snapshot.keyed_of_kind(kind).map(|(k, _)| k.clone()))
+                .collect();
+            self.dirty.append(&mut old);
+            self.dirty.append(&mut now);
         }
         if !self.touched {
             return;
@@ -247,7 +250,9 @@ impl State {
             self.install(fresh, &rerouted);
         }
 
-        // Translate them against the new listeners.
+        // Translate them against the new listeners. The results join `routes` after their
+        // status is made, in one merge (in key order, as `dirty` is).
+        let mut fresh = Vec::with_capacity(dirty.len());
         for key in &dirty {
             let Some((key, object)) = snapshot.get_keyed(key) else {
                 continue;
@@ -255,25 +260,43 @@ impl State {
             let result =
                 super::route_result(snapshot, opts, key, object, &self.gateways, &mut self.cache);
             self.place(key, &result, &mut overlap_changed);
-            self.routes.insert(key.clone(), result);
+            fresh.push((key.clone(), result));
         }
 
         self.finish_gateways(snapshot, opts);
-        let redo = overlap_changed.iter().filter(|k| !dirty.contains(*k));
-        for key in dirty.iter().chain(redo) {
-            let gateways = &self.gateways;
-            let st = self.routes.get_mut(key).and_then(|r| {
-                let overlapping = |gw: &ObjectKey| {
-                    gateways
-                        .get(gw)
-                        .is_some_and(|g| g.placements.overlap.overlapping(key))
-                };
-                // Nothing asks a one-off translation's routes again: move their parents out.
-                r.status(overlapping, !self.track)
-            });
-            let st = st.map(|s| StatusObject::new(key, StatusBody::Route(s)));
-            self.set_status(key, st);
+        let gateways = &self.gateways;
+        // Nothing asks a one-off translation's routes again: their parents are moved out.
+        let take = !self.track;
+        let status = |key: &ObjectKey, r: &mut RouteResult| {
+            let overlapping = |gw: &ObjectKey| {
+                gateways
+                    .get(gw)
+                    .is_some_and(|g| g.placements.overlap.overlapping(key))
+            };
+            r.status(overlapping, take)
+                .map(|s| StatusObject::new(key, StatusBody::Route(s)))
+        };
+        let mut statuses = Vec::with_capacity(dirty.len());
+        let mut translated = fresh.iter_mut().peekable();
+        for key in &dirty {
+            // `fresh` holds the keys of `dirty` still in the snapshot, in the same order.
+            let st = match translated.next_if(|(k, _)| k == key) {
+                Some((k, r)) => status(k, r),
+                None => None,
+            };
+            statuses.push((key.clone(), st));
         }
+        for key in overlap_changed.iter().filter(|k| !dirty.contains(*k)) {
+            let st = self.routes.get_mut(key).and_then(|r| status(key, r));
+            statuses.push((key.clone(), st));
+        }
+        if self.routes.is_empty() {
+            // Built in one pass; a merge into a full map would instead copy all of it.
+            self.routes = fresh.into_iter().collect();
+        } else {
+            self.routes.extend(fresh);
+        }
+        self.set_statuses(statuses);
         self.update_policies(snapshot, opts);
         self.all = false;
         self.gateways_dirty = false;
@@ -501,6 +524,26 @@ impl State {
         for (k, st) in list {
             self.set_status(&k, Some(StatusObject::new(&k, st)));
         }
+    }
+
+    /// [`State::set_status`] for many objects. A one-off translation keeps no times and no
+    /// changes, so its statuses are merged in at once instead of searched for one by one.
+    fn set_statuses(&mut self, list: Vec<(ObjectKey, Option<StatusObject>)>) {
+        if self.track {
+            for (key, st) in list {
+                self.set_status(&key, st);
+            }
+            return;
+        }
+        let mut present = Vec::with_capacity(list.len());
+        for (key, st) in list {
+            match st {
+                Some(st) => present.push((key, Arc::new(st))),
+                None => self.set_status(&key, None),
+            }
+        }
+        let mut merged: BTreeMap<ObjectKey, Arc<StatusObject>> = present.into_iter().collect();
+        self.status.append(&mut merged);
     }
 
     /// Stores an object's status, keeping the old one (and its times) when nothing else changed.
