@@ -151,7 +151,14 @@ fn main() {
         let encoded = build_all(&gatewright::translate(&snapshot, &opts));
         let start = Instant::now();
         let mut i = 0usize;
-        while start.elapsed() < Duration::from_secs(10) {
+        while start.elapsed()
+            < Duration::from_secs(
+                std::env::var("BENCH_PROFILE_SECS")
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(10),
+            )
+        {
             i += 1;
             match what.as_str() {
                 "route" => {

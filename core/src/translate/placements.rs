@@ -206,7 +206,9 @@ pub struct Placements {
     /// Clusters by name, with the routes using each sorted by route (the first route's
     /// definition is used; a `Vec`, as most clusters have one user).
     clusters: BTreeMap<ClusterName, Vec<(ObjectKey, Arc<ClusterIr>)>>,
-    dirty_clusters: BTreeSet<ClusterName>,
+    /// Names whose users changed since the last refresh, with repeats: a push costs no search,
+    /// and a refresh from nothing needs none of them (see [`Placements::refresh_clusters`]).
+    dirty_clusters: Vec<ClusterName>,
     tables: BTreeMap<TableKey, Table>,
     /// L4 placements per listener index, in route order.
     forwards: Vec<BTreeMap<ObjectKey, Vec<Forward>>>,
@@ -246,7 +248,7 @@ impl Placements {
                 Ok(i) => users[i].1 = c.clone(),
                 Err(i) => users.insert(i, (route.clone(), c.clone())),
             }
-            self.dirty_clusters.insert(name.clone());
+            self.dirty_clusters.push(name.clone());
         }
         let http = matches!(route.kind, Kind::HttpRoute | Kind::GrpcRoute);
         for (li, hosts) in &part.placed {
@@ -293,7 +295,7 @@ impl Placements {
                     self.clusters.remove(name);
                 }
             }
-            self.dirty_clusters.insert(name.clone());
+            self.dirty_clusters.push(name.clone());
         }
         let http = matches!(route.kind, Kind::HttpRoute | Kind::GrpcRoute);
         for (li, hosts) in &part.placed {
@@ -342,7 +344,10 @@ impl Placements {
             return true;
         }
         let mut changed = false;
-        for name in std::mem::take(&mut self.dirty_clusters) {
+        let mut dirty = std::mem::take(&mut self.dirty_clusters);
+        dirty.sort_unstable();
+        dirty.dedup();
+        for name in dirty {
             let now = self
                 .clusters
                 .get(&name)

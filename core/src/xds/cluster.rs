@@ -18,13 +18,15 @@ use super::listener::{add_certificate, inline_data};
 use super::{ads_source, any, duration_ms, socket_address, Delivery};
 use crate::translate::ir::{ClusterIr, GatewayIr, UpstreamProtocol};
 
-/// The Cluster and, when delivered over EDS, its ClusterLoadAssignment. A TLS cluster
-/// presents the Gateway's backend client certificate, if it has one.
+/// Fills `cluster` (a default one, already where it is kept: Envoy's Cluster is over 3 KiB, and
+/// each move would copy it) and returns its ClusterLoadAssignment when delivered over EDS. A
+/// TLS cluster presents the Gateway's backend client certificate, if it has one.
 pub fn build(
     c: &ClusterIr,
     ir: &GatewayIr,
     delivery: Delivery,
-) -> (Cluster, Option<ClusterLoadAssignment>) {
+    cluster: &mut Cluster,
+) -> Option<ClusterLoadAssignment> {
     let cla = ClusterLoadAssignment {
         cluster_name: c.name.to_string(),
         endpoints: if c.endpoints.is_empty() {
@@ -37,18 +39,15 @@ pub fn build(
         },
         ..Default::default()
     };
-    let mut cluster = Cluster {
-        name: c.name.to_string(),
-        connect_timeout: Some(duration_ms(10_000)),
-        ..Default::default()
-    };
+    cluster.name = c.name.to_string();
+    cluster.connect_timeout = Some(duration_ms(10_000));
     let eds = delivery == Delivery::Ads && !c.dns;
     let inline = if c.dns {
         cluster::DiscoveryType::StrictDns
     } else {
         cluster::DiscoveryType::Static
     };
-    set_discovery(&mut cluster, eds, inline, &cla);
+    set_discovery(cluster, eds, inline, &cla);
     if c.protocol == UpstreamProtocol::H2c {
         let opts = HttpProtocolOptions {
             upstream_protocol_options: Some(http_protocol_options::UpstreamProtocolOptions::ExplicitHttpConfig(
@@ -104,16 +103,18 @@ pub fn build(
             config_type: Some(core::transport_socket::ConfigType::TypedConfig(any(&ctx))),
         });
     }
-    (cluster, eds.then_some(cla))
+    eds.then_some(cla)
 }
 
 /// A cluster spreading sessions over several backend clusters by weight, for the UDP proxy,
 /// whose route names one cluster: one locality per backend, weighted (locality weighted LB).
+/// Filled in place, as [`build`] is.
 pub fn weighted(
     name: &str,
     parts: &[(&ClusterIr, u32)],
     delivery: Delivery,
-) -> (Cluster, Option<ClusterLoadAssignment>) {
+    cluster: &mut Cluster,
+) -> Option<ClusterLoadAssignment> {
     let cla = ClusterLoadAssignment {
         cluster_name: name.to_string(),
         endpoints: parts
@@ -134,22 +135,19 @@ pub fn weighted(
             .collect(),
         ..Default::default()
     };
-    let mut cluster = Cluster {
-        name: name.to_string(),
-        connect_timeout: Some(duration_ms(10_000)),
-        common_lb_config: Some(cluster::CommonLbConfig {
-            locality_config_specifier: Some(
-                cluster::common_lb_config::LocalityConfigSpecifier::LocalityWeightedLbConfig(
-                    Default::default(),
-                ),
+    cluster.name = name.to_string();
+    cluster.connect_timeout = Some(duration_ms(10_000));
+    cluster.common_lb_config = Some(cluster::CommonLbConfig {
+        locality_config_specifier: Some(
+            cluster::common_lb_config::LocalityConfigSpecifier::LocalityWeightedLbConfig(
+                Default::default(),
             ),
-            ..Default::default()
-        }),
+        ),
         ..Default::default()
-    };
+    });
     let eds = delivery == Delivery::Ads;
-    set_discovery(&mut cluster, eds, cluster::DiscoveryType::Static, &cla);
-    (cluster, eds.then_some(cla))
+    set_discovery(cluster, eds, cluster::DiscoveryType::Static, &cla);
+    eds.then_some(cla)
 }
 
 /// Where a cluster's endpoints come from: EDS over the ADS stream, or `cla` inline with the

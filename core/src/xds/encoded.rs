@@ -99,8 +99,9 @@ impl EncodedCache {
             out.push(cluster);
             out.push(cla);
         }
-        for (cluster, cla) in super::weighted_clusters(ir, Delivery::Ads) {
-            let cla = cla.unwrap_or_default();
+        let (mut clusters, mut endpoints) = (Vec::new(), Vec::new());
+        super::weighted_clusters(ir, Delivery::Ads, &mut clusters, &mut endpoints);
+        for (cluster, cla) in clusters.iter().zip(endpoints) {
             out.push(EncodedResource::new(
                 type_urls::CLUSTER,
                 cluster.name.clone(),
@@ -161,8 +162,8 @@ impl EncodedCache {
                 return k.value.clone();
             }
         }
-        let (cluster, cla) = cluster::build(c, ir, Delivery::Ads);
-        let cla = cla.unwrap_or_default();
+        let mut cluster = Default::default();
+        let cla = cluster::build(c, ir, Delivery::Ads, &mut cluster).unwrap_or_default();
         let value = (
             EncodedResource::new(
                 type_urls::CLUSTER,
@@ -224,7 +225,9 @@ impl EncodedCache {
                 return k.value.clone();
             }
         }
-        let bytes = Arc::new(route::route(r).encode_to_vec());
+        let mut route = Default::default();
+        route::fill_route(r, &mut route);
+        let bytes = Arc::new(route.encode_to_vec());
         self.routes.insert(
             address(r),
             Kept {

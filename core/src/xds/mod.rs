@@ -119,14 +119,10 @@ pub fn build(ir: &GatewayIr, delivery: Delivery, bind_address: &str) -> GatewayR
             .extend(tables.into_iter().map(route::route_configuration));
     }
     for c in ir.clusters.values() {
-        let (cluster, cla) = cluster::build(c, ir, delivery);
-        out.clusters.push(cluster);
+        let cla = cluster::build(c, ir, delivery, new_cluster(&mut out.clusters));
         out.endpoints.extend(cla);
     }
-    for (cluster, cla) in weighted_clusters(ir, delivery) {
-        out.clusters.push(cluster);
-        out.endpoints.extend(cla);
-    }
+    weighted_clusters(ir, delivery, &mut out.clusters, &mut out.endpoints);
     out.clusters.sort_by(|a, b| a.name.cmp(&b.name));
     out.endpoints
         .sort_by(|a, b| a.cluster_name.cmp(&b.cluster_name));
@@ -137,19 +133,33 @@ pub fn build(ir: &GatewayIr, delivery: Delivery, bind_address: &str) -> GatewayR
     out
 }
 
-/// The weighted clusters of the UDP listeners that forward to several backends.
+/// The weighted clusters of the UDP listeners that forward to several backends, added to
+/// `clusters` and (over EDS) `endpoints`.
 pub(crate) fn weighted_clusters(
     ir: &GatewayIr,
     delivery: Delivery,
-) -> Vec<(Cluster, Option<ClusterLoadAssignment>)> {
-    ir.ports
-        .values()
-        .filter_map(|port| {
-            let parts = listener::udp_weighted(port, ir)?;
-            let name = listener::weighted_cluster_name(&listener::listener_name(port, ir));
-            Some(cluster::weighted(&name, &parts, delivery))
-        })
-        .collect()
+    clusters: &mut Vec<Cluster>,
+    endpoints: &mut Vec<ClusterLoadAssignment>,
+) {
+    for port in ir.ports.values() {
+        let Some(parts) = listener::udp_weighted(port, ir) else {
+            continue;
+        };
+        let name = listener::weighted_cluster_name(&listener::listener_name(port, ir));
+        endpoints.extend(cluster::weighted(
+            &name,
+            &parts,
+            delivery,
+            new_cluster(clusters),
+        ));
+    }
+}
+
+/// A default Cluster at the end of `clusters`, to be filled where it stays.
+fn new_cluster(clusters: &mut Vec<Cluster>) -> &mut Cluster {
+    clusters.push(Cluster::default());
+    let last = clusters.len() - 1;
+    &mut clusters[last]
 }
 
 /// Packs a message into an `Any` with its type URL.

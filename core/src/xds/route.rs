@@ -28,17 +28,23 @@ pub const INVALID_BACKEND_CLUSTER: &str = "invalid-backend-ref";
 
 /// Builds a RouteConfiguration from a route table.
 pub fn route_configuration(t: &RouteTableIr) -> RouteConfiguration {
-    RouteConfiguration {
-        virtual_hosts: t
-            .vhosts
-            .iter()
-            .map(|(host, routes)| VirtualHost {
-                routes: routes.iter().map(|r| route(r)).collect(),
-                ..virtual_host_head(&t.name, host)
-            })
-            .collect(),
-        ..route_configuration_head(t)
-    }
+    let mut out = route_configuration_head(t);
+    out.virtual_hosts = t
+        .vhosts
+        .iter()
+        .map(|(host, routes)| {
+            let mut vh = virtual_host_head(&t.name, host);
+            vh.routes.reserve_exact(routes.len());
+            for r in routes.iter() {
+                // Filled where it stays: Envoy's Route is over 2 KiB, and each move copies it.
+                vh.routes.push(Route::default());
+                let last = vh.routes.len() - 1;
+                fill_route(r, &mut vh.routes[last]);
+            }
+            vh
+        })
+        .collect();
+    out
 }
 
 /// A RouteConfiguration without its virtual hosts: what the encoded path completes with
@@ -161,12 +167,10 @@ fn header_values(list: &[(String, String)], append: bool) -> Vec<core::HeaderVal
         .collect()
 }
 
-pub(crate) fn route(r: &RouteIr) -> Route {
-    let mut out = Route {
-        name: r.name.clone(),
-        r#match: Some(route_match(&r.matcher)),
-        ..Default::default()
-    };
+/// Fills a default Route with one route of the IR.
+pub(crate) fn fill_route(r: &RouteIr, out: &mut Route) {
+    out.name = r.name.clone();
+    out.r#match = Some(route_match(&r.matcher));
     out.request_headers_to_add = header_values(&r.request_headers.set, false);
     out.request_headers_to_add
         .extend(header_values(&r.request_headers.add, true));
@@ -175,18 +179,30 @@ pub(crate) fn route(r: &RouteIr) -> Route {
     out.response_headers_to_add
         .extend(header_values(&r.response_headers.add, true));
     out.response_headers_to_remove = r.response_headers.remove.clone();
-    out.action = Some(match &r.action {
-        ActionIr::Direct(status) => route::Action::DirectResponse(DirectResponseAction {
-            status: *status,
-            ..Default::default()
-        }),
-        ActionIr::Redirect(rd) => route::Action::Redirect(redirect(rd, &r.matcher)),
+    match &r.action {
+        ActionIr::Direct(status) => {
+            out.action = Some(route::Action::DirectResponse(DirectResponseAction {
+                status: *status,
+                ..Default::default()
+            }))
+        }
+        ActionIr::Redirect(rd) => {
+            out.action = Some(route::Action::Redirect(redirect(rd, &r.matcher)))
+        }
         ActionIr::Forward {
             clusters,
             invalid_weight,
             rewrite,
-        } => route::Action::Route(forward(r, clusters, *invalid_weight, rewrite.as_ref())),
-    });
+        } => {
+            // Filled in place too: a RouteAction is 1.5 KiB.
+            let action = out
+                .action
+                .insert(route::Action::Route(RouteAction::default()));
+            if let route::Action::Route(a) = action {
+                forward(r, clusters, *invalid_weight, rewrite.as_ref(), a);
+            }
+        }
+    }
     if let Some(c) = &r.cors {
         out.typed_per_filter_config
             .insert(CORS_FILTER.into(), any(&cors(c)));
@@ -195,7 +211,6 @@ pub(crate) fn route(r: &RouteIr) -> Route {
         out.typed_per_filter_config
             .insert(STATEFUL_SESSION_FILTER.into(), any(&session(sess)));
     }
-    out
 }
 
 /// Envoy's stateful session for one route: a cookie (or header) naming the chosen endpoint.
@@ -272,12 +287,10 @@ fn forward(
     clusters: &[WeightedClusterIr],
     invalid_weight: u32,
     rewrite: Option<&RewriteIr>,
-) -> RouteAction {
-    let mut a = RouteAction {
-        cluster_not_found_response_code:
-            route_action::ClusterNotFoundResponseCode::InternalServerError as i32,
-        ..Default::default()
-    };
+    a: &mut RouteAction,
+) {
+    a.cluster_not_found_response_code =
+        route_action::ClusterNotFoundResponseCode::InternalServerError as i32;
     // A single backend is a plain cluster unless its backendRef has filters, which only a
     // weighted cluster entry can carry (the route's own header changes would also apply to
     // the share of unresolved backends).
@@ -360,7 +373,6 @@ fn forward(
             ..Default::default()
         })
         .collect();
-    a
 }
 
 /// Replaces the matched prefix, keeping the rest of the path on a segment boundary.
@@ -465,6 +477,12 @@ fn unused(_: CorsPolicy, _: regex_matcher::EngineType) {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn route(r: &RouteIr) -> Route {
+        let mut out = Route::default();
+        fill_route(r, &mut out);
+        out
+    }
 
     fn origin_regex(origin: &str) -> String {
         let c = crate::model::HttpCorsFilter {
