@@ -271,14 +271,13 @@ impl Ord for RankKey {
     /// The derived order, except that the route's names (shared with its key) are compared by
     /// pointer first: routes of one namespace rank without comparing its name.
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        use crate::model::cmp_shared;
+        use crate::model::{cmp_shared, cmp_str};
         (
             self.path_kind,
             self.path_len,
             self.no_method,
             self.headers,
             self.queries,
-            &self.created,
         )
             .cmp(&(
                 other.path_kind,
@@ -286,8 +285,8 @@ impl Ord for RankKey {
                 other.no_method,
                 other.headers,
                 other.queries,
-                &other.created,
             ))
+            .then_with(|| cmp_str(&self.created, &other.created))
             .then_with(|| cmp_shared(&self.route.0, &other.route.0))
             .then_with(|| cmp_shared(&self.route.1, &other.route.1))
             .then_with(|| self.position.cmp(&other.position))

@@ -119,8 +119,9 @@ pub fn translate(snapshot: &Snapshot, opts: &Options) -> Translation {
 
 /// What a Gateway of ours offers routes: its listeners, in the order status reports them.
 pub trait Parents {
-    /// The listeners of a Gateway of ours; None when the Gateway is not ours (or does not exist).
-    fn listeners(&self, gateway: &ObjectKey) -> Option<&[ListenerCtx]>;
+    /// The key and listeners of a Gateway of ours (by namespace and name); None when the
+    /// Gateway is not ours (or does not exist).
+    fn listeners(&self, namespace: &str, name: &str) -> Option<(&ObjectKey, &[ListenerCtx])>;
 }
 
 /// One parentRef of a route that reached a Gateway of ours without being refused outright.
@@ -256,8 +257,8 @@ fn route_parents(
         if parent.group() != GATEWAY_GROUP {
             continue;
         }
-        let gw_key = match parent.kind() {
-            "Gateway" => ObjectKey::new(Kind::Gateway, parent.ns(route_ns), &parent.name),
+        let (gw_ns, gw_name) = match parent.kind() {
+            "Gateway" => (parent.ns(route_ns), parent.name.as_str()),
             "ListenerSet" => {
                 out.refs.push(ObjectKey::new(
                     Kind::ListenerSet,
@@ -265,25 +266,26 @@ fn route_parents(
                     &parent.name,
                 ));
                 match snapshot.listener_set(parent.ns(route_ns), &parent.name) {
-                    Some(ls) => ObjectKey::new(
-                        Kind::Gateway,
+                    Some(ls) => (
                         ls.spec
                             .parent_ref
                             .namespace
                             .as_deref()
                             .unwrap_or(ls.metadata.ns()),
-                        &ls.spec.parent_ref.name,
+                        ls.spec.parent_ref.name.as_str(),
                     ),
                     None => continue,
                 }
             }
             _ => continue,
         };
-        let listeners = gateways.listeners(&gw_key);
-        out.refs.push(gw_key.clone());
-        let Some(listeners) = listeners else {
+        // A Gateway of ours lends its key (shared names); only a stranger's is built.
+        let Some((gw_key, listeners)) = gateways.listeners(gw_ns, gw_name) else {
+            out.refs.push(ObjectKey::new(Kind::Gateway, gw_ns, gw_name));
             continue;
         };
+        let gw_key = gw_key.clone();
+        out.refs.push(gw_key.clone());
         // The rules depend on the route and its backends only: built once, shared by every parent.
         let outcome = match &out.outcome {
             Some(o) => o.clone(),

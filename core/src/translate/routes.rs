@@ -829,7 +829,9 @@ pub fn parent_status(
     accepted: (bool, &'static str, Cow<'static, str>),
     resolved: Result<(), &BackendError>,
 ) -> RouteParentStatus {
-    let mut conditions = vec![cb.make(types::ACCEPTED, accepted.0, accepted.1, accepted.2)];
+    // Accepted and ResolvedRefs; a third condition, when there is one, grows the list.
+    let mut conditions = Vec::with_capacity(2);
+    conditions.push(cb.make(types::ACCEPTED, accepted.0, accepted.1, accepted.2));
     conditions.push(match resolved {
         Ok(()) => cb.make(
             types::RESOLVED_REFS,

@@ -26,7 +26,7 @@ use super::placements::Placements;
 use super::routes::RuleOutcome;
 use super::{listenersets, policy, Options, Parents, RouteResult, Translation};
 use crate::diagnostic::Diagnostic;
-use crate::model::{Kind, Object, ObjectKey};
+use crate::model::{KeyRef, Kind, Object, ObjectKey};
 use crate::snapshot::Snapshot;
 use crate::status::{StatusBody, StatusObject};
 
@@ -50,8 +50,9 @@ struct Gw {
 }
 
 impl Parents for BTreeMap<ObjectKey, Gw> {
-    fn listeners(&self, gateway: &ObjectKey) -> Option<&[ListenerCtx]> {
-        self.get(gateway).map(|g| g.listeners.as_slice())
+    fn listeners(&self, namespace: &str, name: &str) -> Option<(&ObjectKey, &[ListenerCtx])> {
+        self.get_key_value(&(Kind::Gateway, namespace, name) as &dyn KeyRef)
+            .map(|(k, g)| (k, g.listeners.as_slice()))
     }
 }
 
