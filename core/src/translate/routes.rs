@@ -829,10 +829,7 @@ pub fn parent_status(
     accepted: (bool, &'static str, Cow<'static, str>),
     resolved: Result<(), &BackendError>,
 ) -> RouteParentStatus {
-    // Accepted and ResolvedRefs; a third condition, when there is one, grows the list.
-    let mut conditions = Vec::with_capacity(2);
-    conditions.push(cb.make(types::ACCEPTED, accepted.0, accepted.1, accepted.2));
-    conditions.push(match resolved {
+    let resolved = match resolved {
         Ok(()) => cb.make(
             types::RESOLVED_REFS,
             true,
@@ -840,7 +837,12 @@ pub fn parent_status(
             "Resolved all the Object references for the Route",
         ),
         Err(e) => cb.make(types::RESOLVED_REFS, false, e.reason, e.message.clone()),
-    });
+    };
+    // Sized for these two; a third condition, when there is one, grows the list.
+    let conditions = vec![
+        cb.make(types::ACCEPTED, accepted.0, accepted.1, accepted.2),
+        resolved,
+    ];
     RouteParentStatus {
         parent_ref: parent.clone(),
         controller_name: controller.to_string(),
