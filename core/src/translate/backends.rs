@@ -191,6 +191,7 @@ fn endpoints(
             continue;
         };
         dns |= slice.body.address_type == "FQDN";
+        out.reserve(slice.body.endpoints.len());
         for ep in slice.body.endpoints.iter().filter(|e| e.is_ready()) {
             for a in &ep.addresses {
                 out.push((a.clone(), port));

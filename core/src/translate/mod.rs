@@ -249,7 +249,14 @@ fn route_parents(
         time: &opts.time,
     };
     let route_ns = view.meta.ns();
-    let mut out = RouteResult::default();
+    // Sized once: most routes name one parent, and a grown Vec starts at four.
+    let n = view.parent_refs.len();
+    let mut out = RouteResult {
+        refs: Vec::with_capacity(n),
+        outcome: None,
+        parents: Vec::with_capacity(n),
+        parts: Vec::with_capacity(n),
+    };
     let mut build = Some(build);
     let kind = view.key.kind;
     let uses_hostnames = matches!(kind, Kind::HttpRoute | Kind::GrpcRoute | Kind::TlsRoute);
@@ -329,8 +336,8 @@ fn route_parents(
         let attachment = routes::attach(snapshot, view, parent, listeners, uses_hostnames);
         let mut part = ParentPart {
             gateway: gw_key.clone(),
-            attached: Vec::new(),
-            placed: Vec::new(),
+            attached: Vec::with_capacity(attachment.listeners.len()),
+            placed: Vec::with_capacity(attachment.listeners.len()),
         };
         let mut accepted = attachment.accepted;
         let mut partially_invalid = None;

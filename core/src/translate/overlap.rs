@@ -64,7 +64,11 @@ impl Groups {
         r: &Arc<RouteIr>,
         changed: &mut BTreeSet<ObjectKey>,
     ) {
-        let list = self.groups.entry(bucket(listener, host, r)).or_default();
+        // Most buckets hold one group.
+        let list = self
+            .groups
+            .entry(bucket(listener, host, r))
+            .or_insert_with(|| Vec::with_capacity(1));
         let i = match list.iter().position(|g| {
             g.listener == listener && g.host == host && g.members[0].0.matcher == r.matcher
         }) {

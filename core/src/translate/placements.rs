@@ -243,7 +243,11 @@ impl Placements {
         }
         for (name, c) in &outcome.clusters {
             // Names are shared: cloning one into a map costs a reference count.
-            let users = self.clusters.entry(name.clone()).or_default();
+            // Most clusters have one user.
+            let users = self
+                .clusters
+                .entry(name.clone())
+                .or_insert_with(|| Vec::with_capacity(1));
             match users.binary_search_by(|(r, _)| r.cmp(route)) {
                 Ok(i) => users[i].1 = c.clone(),
                 Err(i) => users.insert(i, (route.clone(), c.clone())),

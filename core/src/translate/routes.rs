@@ -99,7 +99,7 @@ pub fn attach(
             ),
         };
     }
-    let mut attached = Vec::new();
+    let mut attached = Vec::with_capacity(allowed.len());
     for i in allowed {
         let hosts = if uses_hostnames {
             hostnames::intersect(listeners[i].hostname.as_deref(), route.hostnames)
@@ -473,7 +473,7 @@ impl RuleCtx<'_> {
                 }
             }
             // Backends: weighted clusters; unresolvable ones keep their weight as HTTP 500.
-            let mut clusters = Vec::new();
+            let mut clusters = Vec::with_capacity(rule.backend_refs.as_ref().map_or(0, Vec::len));
             let mut invalid_weight = 0u32;
             for b in rule.backend_refs.iter().flatten() {
                 let w = b.weight.unwrap_or(1).max(0) as u32;
@@ -541,6 +541,7 @@ impl RuleCtx<'_> {
             if let Some(u) = unsupported.or(bad_match.map(|e| format!("rule {id}: {e}"))) {
                 out.rule_invalid(u);
             }
+            out.routes.reserve(matchers.len());
             for (mi, matcher) in matchers.into_iter().enumerate() {
                 let Ok(matcher) = matcher else {
                     continue;

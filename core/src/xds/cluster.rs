@@ -28,7 +28,7 @@ pub fn build(
     cluster: &mut Cluster,
 ) -> Option<ClusterLoadAssignment> {
     let cla = ClusterLoadAssignment {
-        cluster_name: c.name.to_string(),
+        cluster_name: String::from(&*c.name),
         endpoints: if c.endpoints.is_empty() {
             Vec::new()
         } else {
@@ -39,7 +39,7 @@ pub fn build(
         },
         ..Default::default()
     };
-    cluster.name = c.name.to_string();
+    cluster.name = String::from(&*c.name);
     cluster.connect_timeout = Some(duration_ms(10_000));
     let eds = delivery == Delivery::Ads && !c.dns;
     let inline = if c.dns {
@@ -123,7 +123,7 @@ pub fn weighted(
             .map(|(c, w)| LocalityLbEndpoints {
                 // Localities must differ: each is named after its backend cluster.
                 locality: Some(core::Locality {
-                    zone: c.name.to_string(),
+                    zone: String::from(&*c.name),
                     ..Default::default()
                 }),
                 load_balancing_weight: Some(envoy_types::pb::google::protobuf::UInt32Value {

@@ -251,12 +251,12 @@ pub(crate) fn weighted_cluster_name(listener: &str) -> String {
 fn tcp_proxy_filter(name: &str, f: &ForwardIr) -> Filter {
     let cluster_specifier = match f.clusters.as_slice() {
         [] => tcp_proxy::ClusterSpecifier::Cluster("no-backend".into()),
-        [(c, _)] => tcp_proxy::ClusterSpecifier::Cluster(c.to_string()),
+        [(c, _)] => tcp_proxy::ClusterSpecifier::Cluster(String::from(&**c)),
         many => tcp_proxy::ClusterSpecifier::WeightedClusters(tcp_proxy::WeightedCluster {
             clusters: many
                 .iter()
                 .map(|(c, w)| tcp_proxy::weighted_cluster::ClusterWeight {
-                    name: c.to_string(),
+                    name: String::from(&**c),
                     weight: *w,
                     ..Default::default()
                 })

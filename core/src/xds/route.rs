@@ -258,7 +258,7 @@ fn session(
 /// these only to requests sent to that cluster (before the route's own header changes).
 fn cluster_weight(b: &WeightedClusterIr) -> weighted_cluster::ClusterWeight {
     let mut cw = weighted_cluster::ClusterWeight {
-        name: b.cluster.to_string(),
+        name: String::from(&*b.cluster),
         weight: Some(UInt32Value { value: b.weight }),
         ..Default::default()
     };
@@ -296,7 +296,7 @@ fn forward(
     // the share of unresolved backends).
     a.cluster_specifier = Some(match clusters {
         [only] if invalid_weight == 0 && only.filters.is_none() => {
-            route_action::ClusterSpecifier::Cluster(only.cluster.to_string())
+            route_action::ClusterSpecifier::Cluster(String::from(&*only.cluster))
         }
         _ => {
             let mut cw: Vec<weighted_cluster::ClusterWeight> =
@@ -362,7 +362,7 @@ fn forward(
         .mirrors
         .iter()
         .map(|(c, millionths)| route_action::RequestMirrorPolicy {
-            cluster: c.to_string(),
+            cluster: String::from(&**c),
             runtime_fraction: (*millionths < 1_000_000).then(|| core::RuntimeFractionalPercent {
                 default_value: Some(FractionalPercent {
                     numerator: *millionths,
