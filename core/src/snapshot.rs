@@ -24,7 +24,9 @@ pub struct Snapshot {
     sources: BTreeMap<ObjectKey, Source>,
     /// EndpointSlices by namespace and Service name: looking up a Service's endpoints is neither
     /// a scan nor an allocation.
-    slices: FxHashMap<String, FxHashMap<String, BTreeSet<ObjectKey>>>,
+    /// The slices themselves, not their keys: reading a Service's endpoints then follows no
+    /// further lookup.
+    slices: FxHashMap<String, FxHashMap<String, BTreeMap<ObjectKey, Arc<Object>>>>,
     /// One shared copy of each namespace name: keys of one namespace then compare their
     /// namespaces by pointer (see [`cmp_shared`]). Kept for the snapshot's life: namespaces are few.
     namespaces: BTreeSet<Arc<str>>,
@@ -112,16 +114,15 @@ impl Snapshot {
                 self.sources.remove(&key);
             }
         }
-        if let Some(svc) = slice_service(&object) {
-            let (ns, name) = svc;
+        let object = Arc::new(object);
+        if let Some((ns, name)) = slice_service(&object) {
             self.slices
                 .entry(ns)
                 .or_default()
                 .entry(name)
                 .or_default()
-                .insert(key.clone());
+                .insert(key.clone(), object.clone());
         }
-        let object = Arc::new(object);
         self.index.insert(key.clone(), object.clone());
         let old = self.objects.insert(key.clone(), object);
         if old.is_none() {
@@ -226,9 +227,9 @@ impl Snapshot {
             .get(namespace)
             .and_then(|services| services.get(service))
             .into_iter()
-            .flatten()
-            .filter_map(|k| match self.index.get(k).map(|o| o.as_ref()) {
-                Some(Object::EndpointSlice(s)) => Some(s),
+            .flat_map(|slices| slices.values())
+            .filter_map(|o| match o.as_ref() {
+                Object::EndpointSlice(s) => Some(s),
                 _ => None,
             })
     }
