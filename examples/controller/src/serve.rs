@@ -397,15 +397,15 @@ pub fn is_local(ip: IpAddr) -> bool {
         && std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).is_ok()
 }
 
-/// Hands the memory a rebuild freed back to the OS. glibc keeps freed heap for reuse, and a
-/// translation frees about as much as it keeps (parsed files, replaced IR and encodings), so
-/// without this the resident size stays near the peak of the largest update (BENCHMARKS.md).
+/// Hands the memory a rebuild freed back to the OS now rather than after mimalloc's purge
+/// delay: a translation frees about as much as it keeps (parsed files, replaced IR and
+/// encodings), and the resident size should not stay near the peak of the largest update
+/// (BENCHMARKS.md).
 fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only inspects and shrinks the allocator's own free lists; it has no
+    // SAFETY: mi_collect only walks and purges the allocator's own free pages; it has no
     // preconditions and is safe to call from any thread at any time.
     unsafe {
-        libc::malloc_trim(0);
+        libmimalloc_sys::mi_collect(true);
     }
 }
 
