@@ -293,14 +293,23 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         written: BTreeMap::new(),
         status_dir: config_dir.join(STATUS_DIR),
     };
-    ctl.rebuild(&mut provider, &mut envoys).await;
-
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|source| ServeError::Bind {
+    // Handlers first: a signal during the first rebuild (which starts Envoy) must stop that
+    // Envoy too, not kill the controller and leave Envoy running.
+    let signal = |kind| {
+        tokio::signal::unix::signal(kind).map_err(|source| ServeError::Bind {
             addr: opts.admin_address,
             source,
-        })?;
-    loop {
+        })
+    };
+    let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut sigint = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let mut stopping = false;
+    tokio::select! {
+        () = ctl.rebuild(&mut provider, &mut envoys) => {}
+        _ = sigterm.recv() => stopping = true,
+        _ = sigint.recv() => stopping = true,
+    }
+    while !stopping {
         tokio::select! {
             Some(path) = fs_rx.recv() => {
                 let mut paths = BTreeSet::from([path]);
@@ -329,8 +338,8 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
                 while let Ok(ev) = xds_events.try_recv() { ctl.on_xds_event(ev); }
                 ctl.publish_status();
             }
-            _ = tokio::signal::ctrl_c() => break,
-            _ = sigterm.recv() => break,
+            _ = sigint.recv() => stopping = true,
+            _ = sigterm.recv() => stopping = true,
         }
     }
     tracing::info!("shutting down: stopping Envoy");

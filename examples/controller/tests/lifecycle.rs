@@ -196,3 +196,59 @@ fn killing_the_controller_under_load_drops_no_request_and_a_restart_converges() 
         .arg(pid.to_string())
         .status();
 }
+
+/// SIGTERM as soon as the first Envoy starts (the controller may still be in its first
+/// rebuild): the controller stops that Envoy before it exits. Only a SIGKILL leaves Envoy
+/// running, to be adopted.
+#[test]
+fn sigterm_during_startup_leaves_no_envoy_behind() {
+    let env = setup();
+    // Enough routes that the first rebuild is still writing their status when Envoy starts.
+    let many: String = (0..3000)
+        .map(|i| {
+            format!(
+                "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{name: r{i}, namespace: default}}\nspec:\n  parentRefs: [{{name: insecure-port}}]\n  hostnames: [\"h{i}.example.com\"]\n  rules:\n  - backendRefs: [{{name: httpbin, port: 8000}}]\n---\n"
+            )
+        })
+        .collect();
+    std::fs::write(env.dir.path().join("many.yaml"), many).expect("write routes");
+    let serve = start_serve(env.dir.path(), env.xds, env.admin, &[]);
+    let log = env.dir.path().with_extension("log");
+    let mut pid = None;
+    wait_until(Duration::from_secs(20), || {
+        // The log line is `... Envoy started gateway=default/insecure-port pid=N`, with colours.
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        pid = text
+            .lines()
+            .find(|l| l.contains("Envoy started"))
+            .map(strip_colours)
+            .and_then(|l| {
+                let digits = l.split("pid=").nth(1)?.split(|c: char| !c.is_ascii_digit());
+                digits.into_iter().next()?.parse::<i32>().ok()
+            });
+        pid.is_some()
+    });
+    let pid = pid.expect("Envoy's pid in the log");
+    let status = serve.terminate();
+    assert!(status.success(), "serve exited with {status}");
+    let alive = std::path::Path::new(&format!("/proc/{pid}")).exists();
+    assert!(!alive, "Envoy {pid} outlived a SIGTERMed controller");
+}
+
+/// A log line without its ANSI colour sequences (`ESC [ ... m`).
+fn strip_colours(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
