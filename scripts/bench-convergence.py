@@ -15,6 +15,7 @@ Prints a Markdown table with p50/p99 over EDITS edits (default 20) per kind.
 
     scripts/bench-convergence.py [N ...]        # uses target/release binaries; see BENCHMARKS.md
     ADS=sotw scripts/bench-convergence.py       # state-of-the-world ADS instead of delta
+    SETTLE=3 scripts/bench-convergence.py       # wait 3 s after the first config before editing
 """
 
 import http.client
@@ -34,6 +35,7 @@ EDITS = int(os.environ.get("EDITS", "20"))
 # The ADS variant Envoy uses: delta sends only what changed; sotw resends every resource of a type.
 ADS = os.environ.get("ADS", "delta")
 TIMEOUT = 30.0
+SETTLE = float(os.environ.get("SETTLE", "0"))
 
 
 def free_port():
@@ -147,6 +149,9 @@ def measure(n, bins, envoy_bin, work):
         if not envoy.wait("host-0.example.com", "/svc-0", lambda s, _: s == 200):
             sys.exit(f"Envoy did not serve the {n}-route input within {TIMEOUT}s (see {log.name})")
         first = time.monotonic() - ready
+        # Edits start the moment the first config is served unless SETTLE (seconds) says to
+        # wait: the first edits after startup are slower (see BENCHMARKS.md).
+        time.sleep(SETTLE)
 
         rng = random.Random(n)
         route_times = []
