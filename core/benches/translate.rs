@@ -19,35 +19,26 @@ const SYSTEM_ALLOC: bool = match option_env!("BENCH_ALLOC") {
     None => false,
 };
 
+/// The allocator chosen at compile time.
+fn chosen() -> &'static dyn std::alloc::GlobalAlloc {
+    if SYSTEM_ALLOC {
+        &std::alloc::System
+    } else {
+        &mimalloc::MiMalloc
+    }
+}
+
 // SAFETY: every call goes to the one allocator chosen at compile time, so a block is always
 // freed by the allocator that made it.
 unsafe impl std::alloc::GlobalAlloc for BenchAlloc {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        unsafe {
-            if SYSTEM_ALLOC {
-                std::alloc::System.alloc(layout)
-            } else {
-                mimalloc::MiMalloc.alloc(layout)
-            }
-        }
+        unsafe { chosen().alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        unsafe {
-            if SYSTEM_ALLOC {
-                std::alloc::System.dealloc(ptr, layout)
-            } else {
-                mimalloc::MiMalloc.dealloc(ptr, layout)
-            }
-        }
+        unsafe { chosen().dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
-        unsafe {
-            if SYSTEM_ALLOC {
-                std::alloc::System.realloc(ptr, layout, new)
-            } else {
-                mimalloc::MiMalloc.realloc(ptr, layout, new)
-            }
-        }
+        unsafe { chosen().realloc(ptr, layout, new) }
     }
 }
 
@@ -149,16 +140,13 @@ fn main() {
         let mut engine = Engine::with_snapshot(snapshot.clone(), opts.clone());
         engine.translate();
         let encoded = build_all(&gatewright::translate(&snapshot, &opts));
+        let secs = std::env::var("BENCH_PROFILE_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10);
         let start = Instant::now();
         let mut i = 0usize;
-        while start.elapsed()
-            < Duration::from_secs(
-                std::env::var("BENCH_PROFILE_SECS")
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(10),
-            )
-        {
+        while start.elapsed() < Duration::from_secs(secs) {
             i += 1;
             match what.as_str() {
                 "route" => {

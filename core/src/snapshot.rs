@@ -185,10 +185,7 @@ impl Snapshot {
         kind: Kind,
         namespace: &'a str,
     ) -> impl Iterator<Item = &'a Object> + 'a {
-        self.has_any(kind)
-            .then(|| self.objects_from((kind, namespace, "")))
-            .into_iter()
-            .flatten()
+        self.objects_from((kind, namespace, ""))
             .take_while(move |(k, _)| k.kind == kind && &*k.namespace == namespace)
             .map(|(_, o)| o)
     }
@@ -288,23 +285,26 @@ impl Snapshot {
 
     /// Every object of one kind with its key (cloning a key shares its names).
     pub fn keyed_of_kind(&self, kind: Kind) -> impl Iterator<Item = (&ObjectKey, &Object)> + '_ {
-        self.has_any(kind)
-            .then(|| self.objects_from((kind, "", "")))
-            .into_iter()
-            .flatten()
+        self.objects_from((kind, "", ""))
             .take_while(move |(k, _)| k.kind == kind)
     }
 
-    /// The objects from `start` on, in key order, without building a key for the bound.
+    /// The objects from `start` on, in key order, without building a key for the bound; none
+    /// at all, without a search, when the snapshot has no object of `start`'s kind (every
+    /// caller reads only that kind).
     fn objects_from<'a>(
         &'a self,
         start: (Kind, &str, &str),
     ) -> impl Iterator<Item = (&'a ObjectKey, &'a Object)> + 'a {
-        self.objects
-            .range::<dyn KeyRef, _>((
-                std::ops::Bound::Included(&start as &dyn KeyRef),
-                std::ops::Bound::Unbounded,
-            ))
+        self.has_any(start.0)
+            .then(|| {
+                self.objects.range::<dyn KeyRef, _>((
+                    std::ops::Bound::Included(&start as &dyn KeyRef),
+                    std::ops::Bound::Unbounded,
+                ))
+            })
+            .into_iter()
+            .flatten()
             .map(|(k, o)| (k, o.as_ref()))
     }
 

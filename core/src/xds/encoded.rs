@@ -225,9 +225,7 @@ impl EncodedCache {
                 return k.value.clone();
             }
         }
-        let mut route = Default::default();
-        route::fill_route(r, &mut route);
-        let bytes = Arc::new(route.encode_to_vec());
+        let bytes = Arc::new(route::route(r).encode_to_vec());
         self.routes.insert(
             address(r),
             Kept {

@@ -119,7 +119,7 @@ pub fn build(ir: &GatewayIr, delivery: Delivery, bind_address: &str) -> GatewayR
             .extend(tables.into_iter().map(route::route_configuration));
     }
     for c in ir.clusters.values() {
-        let cla = cluster::build(c, ir, delivery, new_cluster(&mut out.clusters));
+        let cla = cluster::build(c, ir, delivery, push_default(&mut out.clusters));
         out.endpoints.extend(cla);
     }
     weighted_clusters(ir, delivery, &mut out.clusters, &mut out.endpoints);
@@ -150,16 +150,17 @@ pub(crate) fn weighted_clusters(
             &name,
             &parts,
             delivery,
-            new_cluster(clusters),
+            push_default(clusters),
         ));
     }
 }
 
-/// A default Cluster at the end of `clusters`, to be filled where it stays.
-fn new_cluster(clusters: &mut Vec<Cluster>) -> &mut Cluster {
-    clusters.push(Cluster::default());
-    let last = clusters.len() - 1;
-    &mut clusters[last]
+/// A default value at the end of `list`, to be filled where it stays: Envoy's Cluster and Route
+/// are kilobytes, and building one elsewhere would copy it on every move.
+pub(crate) fn push_default<T: Default>(list: &mut Vec<T>) -> &mut T {
+    list.push(T::default());
+    let last = list.len() - 1;
+    &mut list[last]
 }
 
 /// Packs a message into an `Any` with its type URL.

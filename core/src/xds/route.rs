@@ -36,10 +36,7 @@ pub fn route_configuration(t: &RouteTableIr) -> RouteConfiguration {
             let mut vh = virtual_host_head(&t.name, host);
             vh.routes.reserve_exact(routes.len());
             for r in routes.iter() {
-                // Filled where it stays: Envoy's Route is over 2 KiB, and each move copies it.
-                vh.routes.push(Route::default());
-                let last = vh.routes.len() - 1;
-                fill_route(r, &mut vh.routes[last]);
+                fill_route(r, super::push_default(&mut vh.routes));
             }
             vh
         })
@@ -165,6 +162,13 @@ fn header_values(list: &[(String, String)], append: bool) -> Vec<core::HeaderVal
             ..Default::default()
         })
         .collect()
+}
+
+/// One route of the IR, on its own (a route table fills its Routes in place instead).
+pub(crate) fn route(r: &RouteIr) -> Route {
+    let mut out = Route::default();
+    fill_route(r, &mut out);
+    out
 }
 
 /// Fills a default Route with one route of the IR.
@@ -477,12 +481,6 @@ fn unused(_: CorsPolicy, _: regex_matcher::EngineType) {}
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn route(r: &RouteIr) -> Route {
-        let mut out = Route::default();
-        fill_route(r, &mut out);
-        out
-    }
 
     fn origin_regex(origin: &str) -> String {
         let c = crate::model::HttpCorsFilter {
