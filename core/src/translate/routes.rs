@@ -234,14 +234,17 @@ impl Default for Fnv1a {
 
 impl Fnv1a {
     fn update(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            if let Some(h) = self.head.get_mut(self.len) {
+        if self.len < self.head.len() {
+            for (h, b) in self.head.iter_mut().skip(self.len).zip(bytes) {
                 *h = *b;
             }
-            self.len += 1;
-            self.hash ^= u64::from(*b);
-            self.hash = self.hash.wrapping_mul(0x100000001b3);
         }
+        self.len += bytes.len();
+        let mut hash = self.hash;
+        for b in bytes {
+            hash = (hash ^ u64::from(*b)).wrapping_mul(0x100000001b3);
+        }
+        self.hash = hash;
     }
 
     /// Whether exactly `text` was written (for texts of up to four bytes).
@@ -264,6 +267,12 @@ impl std::io::Write for Fnv1a {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.update(buf);
         Ok(buf.len())
+    }
+
+    /// Takes everything at once: the default loops over `write`.
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.update(buf);
+        Ok(())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
@@ -358,6 +367,20 @@ fn path_modifier(p: &HttpPathModifier) -> (Option<String>, Option<String>) {
     }
 }
 
+/// What every match of one rule does: the part of an IR route its rule decides.
+#[derive(Clone)]
+struct RuleBehaviour {
+    action: ActionIr,
+    request_headers: HeaderModsIr,
+    response_headers: HeaderModsIr,
+    mirrors: Vec<(ClusterName, u32)>,
+    cors: Option<crate::model::HttpCorsFilter>,
+    timeout_ms: Option<u64>,
+    per_try_timeout_ms: Option<u64>,
+    retry: Option<RetryIr>,
+    session: Option<SessionIr>,
+}
+
 /// Common context for building one route's rules for one Gateway.
 pub struct RuleCtx<'a> {
     /// All objects.
@@ -410,6 +433,51 @@ impl RuleCtx<'_> {
                 self.route.key.name.clone(),
             ),
             position: (rule, index),
+        }
+    }
+
+    /// Adds one IR route per match of rule `ri` (`matchers` with their indexes). Every route
+    /// does what the rule does: all but the last copy `behaviour`, the last takes it.
+    fn push_routes(
+        &self,
+        out: &mut RuleOutcome,
+        kind: &str,
+        id: &str,
+        ri: usize,
+        matchers: impl Iterator<Item = (usize, MatchIr)>,
+        behaviour: RuleBehaviour,
+    ) {
+        let mut matchers = matchers.peekable();
+        let mut behaviour = Some(behaviour);
+        while let Some((mi, matcher)) = matchers.next() {
+            let shared = match matchers.peek() {
+                Some(_) => behaviour.clone(),
+                None => behaviour.take(),
+            };
+            // Taken only at the last match, after which the loop ends.
+            let Some(b) = shared else { break };
+            let rank = self.rank(&matcher, ri, mi);
+            out.routes.push(Arc::new(RouteIr {
+                name: super::names::route(
+                    kind,
+                    &self.route.key.namespace,
+                    &self.route.key.name,
+                    id,
+                    mi,
+                ),
+                source: self.route.key.clone(),
+                matcher,
+                action: b.action,
+                request_headers: b.request_headers,
+                response_headers: b.response_headers,
+                mirrors: b.mirrors,
+                cors: b.cors,
+                timeout_ms: b.timeout_ms,
+                per_try_timeout_ms: b.per_try_timeout_ms,
+                retry: b.retry,
+                session: b.session,
+                rank,
+            }));
         }
     }
 
@@ -541,34 +609,22 @@ impl RuleCtx<'_> {
             if let Some(u) = unsupported.or(bad_match.map(|e| format!("rule {id}: {e}"))) {
                 out.rule_invalid(u);
             }
-            out.routes.reserve(matchers.len());
-            for (mi, matcher) in matchers.into_iter().enumerate() {
-                let Ok(matcher) = matcher else {
-                    continue;
-                };
-                let rank = self.rank(&matcher, ri, mi);
-                out.routes.push(Arc::new(RouteIr {
-                    name: super::names::route(
-                        "httproute",
-                        &self.route.key.namespace,
-                        &self.route.key.name,
-                        &id,
-                        mi,
-                    ),
-                    source: self.route.key.clone(),
-                    matcher,
-                    action: action.clone(),
-                    request_headers: request_headers.clone(),
-                    response_headers: response_headers.clone(),
-                    mirrors: mirrors.clone(),
-                    cors: cors.clone(),
-                    timeout_ms,
-                    per_try_timeout_ms,
-                    retry: retry.clone(),
-                    session: session.clone(),
-                    rank,
-                }));
-            }
+            let matchers = matchers
+                .into_iter()
+                .enumerate()
+                .filter_map(|(mi, m)| m.ok().map(|m| (mi, m)));
+            let behaviour = RuleBehaviour {
+                action,
+                request_headers,
+                response_headers,
+                mirrors,
+                cors,
+                timeout_ms,
+                per_try_timeout_ms,
+                retry,
+                session,
+            };
+            self.push_routes(&mut out, "httproute", &id, ri, matchers, behaviour);
         }
         out
     }
@@ -662,33 +718,22 @@ impl RuleCtx<'_> {
             if let Some(u) = unsupported.or(bad_match.map(|e| format!("rule {id}: {e}"))) {
                 out.rule_invalid(u);
             }
-            for (mi, m) in matches.iter().enumerate() {
-                let Ok(matcher) = grpc_match(m) else {
-                    continue;
-                };
-                let rank = self.rank(&matcher, ri, mi);
-                out.routes.push(Arc::new(RouteIr {
-                    name: super::names::route(
-                        "grpcroute",
-                        &self.route.key.namespace,
-                        &self.route.key.name,
-                        &id,
-                        mi,
-                    ),
-                    source: self.route.key.clone(),
-                    matcher,
-                    action: action.clone(),
-                    request_headers: request_headers.clone(),
-                    response_headers: response_headers.clone(),
-                    mirrors: mirrors.clone(),
-                    cors: None,
-                    timeout_ms: None,
-                    per_try_timeout_ms: None,
-                    retry: None,
-                    session: session.clone(),
-                    rank,
-                }));
-            }
+            let matchers = matches
+                .iter()
+                .enumerate()
+                .filter_map(|(mi, m)| grpc_match(m).ok().map(|m| (mi, m)));
+            let behaviour = RuleBehaviour {
+                action,
+                request_headers,
+                response_headers,
+                mirrors,
+                cors: None,
+                timeout_ms: None,
+                per_try_timeout_ms: None,
+                retry: None,
+                session,
+            };
+            self.push_routes(&mut out, "grpcroute", &id, ri, matchers, behaviour);
         }
         out
     }
