@@ -289,7 +289,7 @@ mod tests {
         let names: Vec<&str> = enc
             .iter()
             .filter(|r| r.type_url == type_urls::CLUSTER)
-            .map(|r| r.name.as_str())
+            .map(|r| &*r.name)
             .collect();
         let want: Vec<&str> = res.clusters.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, want);

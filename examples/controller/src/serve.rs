@@ -456,7 +456,9 @@ impl Controller {
             usable_addresses: UsableAddresses::Only(usable),
         });
         // Only what the changes reached is translated again; the update names what changed.
+        let applied = started.elapsed();
         let update = self.engine.update();
+        let translated = started.elapsed();
         self.status_dirty.extend(update.status);
         let objects = self.engine.snapshot().len();
         let mut snaps = Snapshots::new();
@@ -492,13 +494,16 @@ impl Controller {
                     GatewaySnapshot::from_encoded(self.generation, self.encoded.build(ir, &bind))
                 }
             };
+            // Compared once per type (20,000 clusters and endpoint sets at 10,000 routes).
+            let changed: Vec<&'static str> = TYPE_ORDER
+                .into_iter()
+                .filter(|t| track.snapshot.resources.get(t) != candidate.resources.get(t))
+                .collect();
             if track.snapshot.resources.is_empty() && track.changed_at.is_empty()
-                || !track.snapshot.same_content(&candidate)
+                || !changed.is_empty()
             {
-                for t in TYPE_ORDER {
-                    if track.snapshot.resources.get(t) != candidate.resources.get(t) {
-                        track.changed_at.insert(t, self.generation);
-                    }
+                for t in changed {
+                    track.changed_at.insert(t, self.generation);
                 }
                 track.snapshot = Arc::new(candidate);
             }
@@ -506,6 +511,7 @@ impl Controller {
         }
         let engine = &self.engine;
         self.tracks.retain(|g, _| engine.gateway(g).is_some());
+        let encoded = started.elapsed();
         self.xds.publish(snaps);
         if let Err(e) = envoys.reconcile(&wanted).await {
             tracing::error!(error = %e, "cannot start Envoy");
@@ -514,10 +520,15 @@ impl Controller {
         m.translations.inc();
         m.translation_seconds
             .observe(started.elapsed().as_secs_f64());
+        // Where a slow rebuild spends its time: reading files, translating, encoding for xDS.
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
         tracing::info!(
             gateways,
             objects,
             elapsed_ms = started.elapsed().as_millis() as u64,
+            apply_ms = ms(applied),
+            translate_ms = ms(translated - applied),
+            encode_ms = ms(encoded - translated),
             "translated"
         );
         self.diagnostics = provider.diagnostics();

@@ -18,6 +18,7 @@ use envoy_types::pb::envoy::service::discovery::v3::{
 };
 use envoy_types::pb::google::protobuf::Any;
 use gatewright::xds::{type_urls, GatewayResources};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
@@ -55,14 +56,17 @@ pub const MAX_STREAMS: usize = 10_000;
 /// Most concurrent HTTP/2 streams per connection (Envoy opens one).
 pub const MAX_STREAMS_PER_CONNECTION: u32 = 100;
 
-/// One encoded resource and its content version.
+/// One encoded resource and its content version, both shared with the encoder's cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedResource {
     /// Protobuf bytes.
     pub bytes: Arc<Vec<u8>>,
     /// Content hash, used as the resource version.
-    pub version: String,
+    pub version: Arc<str>,
 }
+
+/// One type's resources by name.
+pub type TypeResources = BTreeMap<Arc<str>, EncodedResource>;
 
 /// Everything one Gateway's Envoy should have, by type URL and name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,7 +74,7 @@ pub struct GatewaySnapshot {
     /// Increases with every change; reported back when acknowledged.
     pub generation: u64,
     /// Resources by type URL, then name.
-    pub resources: BTreeMap<&'static str, BTreeMap<String, EncodedResource>>,
+    pub resources: BTreeMap<&'static str, TypeResources>,
 }
 
 fn hash(bytes: &[u8]) -> String {
@@ -80,15 +84,12 @@ fn hash(bytes: &[u8]) -> String {
 impl GatewaySnapshot {
     /// Encodes a Gateway's resources.
     pub fn from_resources(generation: u64, r: &GatewayResources) -> Self {
-        let mut resources: BTreeMap<&'static str, BTreeMap<String, EncodedResource>> =
-            BTreeMap::new();
-        for t in TYPE_ORDER {
-            resources.insert(t, BTreeMap::new());
-        }
+        let mut resources: BTreeMap<&'static str, TypeResources> =
+            TYPE_ORDER.iter().map(|t| (*t, BTreeMap::new())).collect();
         for (type_url, name, bytes) in r.encoded() {
-            let version = hash(&bytes);
+            let version = hash(&bytes).into();
             resources.entry(type_url).or_default().insert(
-                name,
+                name.into(),
                 EncodedResource {
                     bytes: Arc::new(bytes),
                     version,
@@ -106,26 +107,33 @@ impl GatewaySnapshot {
         generation: u64,
         encoded: Vec<gatewright::xds::encoded::EncodedResource>,
     ) -> Self {
-        let mut resources: BTreeMap<&'static str, BTreeMap<String, EncodedResource>> =
+        let mut resources: BTreeMap<&'static str, TypeResources> =
             TYPE_ORDER.iter().map(|t| (*t, BTreeMap::new())).collect();
-        for r in encoded {
-            resources.entry(r.type_url).or_default().insert(
-                r.name,
-                EncodedResource {
-                    bytes: r.bytes,
-                    version: format!("{:016x}", r.version),
-                },
-            );
+        // The encoder hands the resources grouped by type and in name order: each type's map is
+        // built in one pass (10,000 routes make 20,000 clusters and endpoint sets, on every change).
+        let mut encoded = encoded.into_iter().peekable();
+        while let Some(type_url) = encoded.peek().map(|r| r.type_url) {
+            let group: TypeResources =
+                std::iter::from_fn(|| encoded.next_if(|r| r.type_url == type_url))
+                    .map(|r| {
+                        let resource = EncodedResource {
+                            bytes: r.bytes,
+                            version: r.version,
+                        };
+                        (r.name, resource)
+                    })
+                    .collect();
+            let into = resources.entry(type_url).or_default();
+            if into.is_empty() {
+                *into = group;
+            } else {
+                into.extend(group);
+            }
         }
         GatewaySnapshot {
             generation,
             resources,
         }
-    }
-
-    /// Whether two snapshots carry the same resources (generation aside).
-    pub fn same_content(&self, other: &GatewaySnapshot) -> bool {
-        self.resources == other.resources
     }
 }
 
@@ -429,9 +437,12 @@ impl SotwStream {
         let all = snap
             .and_then(|s| s.resources.get(type_url))
             .unwrap_or(&empty);
-        let selected: Vec<(&String, &EncodedResource)> = match &ts.names {
+        let selected: Vec<(&Arc<str>, &EncodedResource)> = match &ts.names {
             None => all.iter().collect(),
-            Some(names) => names.iter().filter_map(|n| all.get_key_value(n)).collect(),
+            Some(names) => names
+                .iter()
+                .filter_map(|n| all.get_key_value(n.as_str()))
+                .collect(),
         };
         let mut version_input = Vec::new();
         for (n, r) in &selected {
@@ -450,7 +461,7 @@ impl SotwStream {
         ts.nonce = self.server.next_nonce();
         ts.answered = false;
         ts.generation = snap.map_or(0, |s| s.generation);
-        ts.sent_names = selected.iter().map(|(n, _)| (*n).clone()).collect();
+        ts.sent_names = selected.iter().map(|(n, _)| n.to_string()).collect();
         self.server.emit(XdsEvent::Push {
             gateway: gateway.clone(),
             type_url: type_url.to_string(),
@@ -474,10 +485,10 @@ impl SotwStream {
 /// Per-type state of a delta stream.
 #[derive(Default)]
 struct DeltaType {
-    /// Subscribed names; None means wildcard.
-    names: Option<BTreeSet<String>>,
+    /// Subscribed names; None means wildcard. Hashed: every update looks up every resource.
+    names: Option<FxHashSet<String>>,
     /// What the client has: name to version.
-    known: BTreeMap<String, String>,
+    known: FxHashMap<String, Arc<str>>,
     nonce: String,
     generation: u64,
     sent_names: Vec<String>,
@@ -559,14 +570,18 @@ impl DeltaStream {
         }
         if !ts.started {
             ts.started = true;
-            ts.known = req.initial_resource_versions.clone().into_iter().collect();
+            ts.known = req
+                .initial_resource_versions
+                .iter()
+                .map(|(n, v)| (n.clone(), Arc::from(v.as_str())))
+                .collect();
             let wildcard = is_wildcard_type(&req.type_url)
                 && (req.resource_names_subscribe.is_empty()
                     || req.resource_names_subscribe.iter().any(|n| n == "*"));
             ts.names = if wildcard {
                 None
             } else {
-                Some(BTreeSet::new())
+                Some(FxHashSet::default())
             };
         }
         if let Some(names) = &mut ts.names {
@@ -606,16 +621,28 @@ impl DeltaStream {
         let empty = BTreeMap::new();
         let all = snap.resources.get(type_url).unwrap_or(&empty);
         let wanted = |n: &str| ts.names.as_ref().is_none_or(|s| s.contains(n));
-        let updated: Vec<(&String, &EncodedResource)> = all
+        // One pass over the resources, counting the known ones among them: when that is all
+        // of them (nearly always), nothing was removed and the known names need no lookups.
+        let mut still_there = 0;
+        let updated: Vec<(&Arc<str>, &EncodedResource)> = all
             .iter()
-            .filter(|(n, r)| wanted(n) && ts.known.get(*n) != Some(&r.version))
+            .filter(|(n, r)| {
+                let known = ts.known.get(&***n);
+                still_there += usize::from(known.is_some());
+                wanted(n) && known != Some(&r.version)
+            })
             .collect();
-        let removed: Vec<String> = ts
-            .known
-            .keys()
-            .filter(|n| !all.contains_key(*n))
-            .cloned()
-            .collect();
+        let mut removed: Vec<String> = if still_there == ts.known.len() {
+            Vec::new()
+        } else {
+            ts.known
+                .keys()
+                .filter(|n| !all.contains_key(n.as_str()))
+                .cloned()
+                .collect()
+        };
+        // The known names are hashed, in no order: sent sorted, the same every time.
+        removed.sort_unstable();
         if updated.is_empty() && removed.is_empty() {
             return None;
         }
@@ -623,12 +650,12 @@ impl DeltaStream {
             ts.known.remove(n);
         }
         for (n, r) in &updated {
-            ts.known.insert((*n).clone(), r.version.clone());
+            ts.known.insert(n.to_string(), r.version.clone());
         }
         ts.nonce = self.server.next_nonce();
         ts.answered = false;
         ts.generation = snap.generation;
-        ts.sent_names = updated.iter().map(|(n, _)| (*n).clone()).collect();
+        ts.sent_names = updated.iter().map(|(n, _)| n.to_string()).collect();
         self.server.emit(XdsEvent::Push {
             gateway: gateway.clone(),
             type_url: type_url.to_string(),
@@ -638,8 +665,8 @@ impl DeltaStream {
             resources: updated
                 .iter()
                 .map(|(n, r)| DeltaResource {
-                    name: (*n).clone(),
-                    version: r.version.clone(),
+                    name: n.to_string(),
+                    version: r.version.to_string(),
                     resource: Some(Any {
                         type_url: type_url.to_string(),
                         value: r.bytes.as_ref().clone(),

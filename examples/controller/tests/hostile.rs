@@ -32,10 +32,10 @@ fn snapshot(generation: u64, n: usize, size: usize) -> Snapshots {
     for i in 0..n {
         let bytes = vec![(generation as u8).wrapping_add(i as u8); size];
         clusters.insert(
-            format!("default/svc-{i}/80"),
+            format!("default/svc-{i}/80").into(),
             EncodedResource {
                 bytes: Arc::new(bytes),
-                version: format!("{generation}-{i}"),
+                version: format!("{generation}-{i}").into(),
             },
         );
     }

@@ -81,7 +81,7 @@ fn pki() -> Pki {
 fn snapshot() -> Snapshots {
     let mut clusters = std::collections::BTreeMap::new();
     clusters.insert(
-        "default/svc/80".to_string(),
+        "default/svc/80".into(),
         EncodedResource {
             bytes: Arc::new(vec![1, 2, 3]),
             version: "1".into(),
