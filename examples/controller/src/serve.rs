@@ -157,6 +157,15 @@ pub enum ServeError {
         #[source]
         source: notify::Error,
     },
+    /// A shutdown signal handler could not be installed, so Envoy could outlive the controller.
+    #[error("cannot handle {signal}: {source}")]
+    Signal {
+        /// Signal name.
+        signal: &'static str,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// What we know about one Gateway's proxy.
@@ -295,14 +304,11 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     };
     // Handlers first: a signal during the first rebuild (which starts Envoy) must stop that
     // Envoy too, not kill the controller and leave Envoy running.
-    let signal = |kind| {
-        tokio::signal::unix::signal(kind).map_err(|source| ServeError::Bind {
-            addr: opts.admin_address,
-            source,
-        })
+    let signal = |kind, signal| {
+        tokio::signal::unix::signal(kind).map_err(|source| ServeError::Signal { signal, source })
     };
-    let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut sigint = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate(), "SIGTERM")?;
+    let mut sigint = signal(tokio::signal::unix::SignalKind::interrupt(), "SIGINT")?;
     let mut stopping = false;
     tokio::select! {
         () = ctl.rebuild(&mut provider, &mut envoys) => {}
