@@ -16,6 +16,7 @@ Prints a Markdown table with p50/p99 over EDITS edits (default 20) per kind.
     scripts/bench-convergence.py [N ...]        # uses target/release binaries; see BENCHMARKS.md
     ADS=sotw scripts/bench-convergence.py       # state-of-the-world ADS instead of delta
     SETTLE=3 scripts/bench-convergence.py       # wait 3 s after the first config before editing
+    KEEP=1 scripts/bench-convergence.py         # keep the work directory (the serve logs)
 """
 
 import http.client
@@ -216,7 +217,10 @@ def main():
                 flush=True,
             )
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if os.environ.get("KEEP"):
+            print(f"logs kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

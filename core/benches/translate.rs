@@ -132,13 +132,18 @@ fn main() {
         Err(_) if quick => vec![100],
         Err(_) => vec![100, 1_000, 10_000],
     };
-    // `BENCH_PROFILE=full|route|encode` loops one operation for a profiler.
+    // `BENCH_PROFILE=full|route|slice|encode` loops one operation for a profiler (`route` and
+    // `slice`: one changed object, the engine's update and the encoded resources, as `serve`).
     if let Ok(what) = std::env::var("BENCH_PROFILE") {
         let n = sizes[0];
         let snapshot = Snapshot::from_objects(input(n));
         let opts = Options::default();
         let mut engine = Engine::with_snapshot(snapshot.clone(), opts.clone());
         engine.translate();
+        let mut cache = EncodedCache::default();
+        for (_, ir) in engine.gateways() {
+            black_box(cache.build(ir, "0.0.0.0"));
+        }
         let encoded = build_all(&gatewright::translate(&snapshot, &opts));
         let secs = std::env::var("BENCH_PROFILE_SECS")
             .ok()
@@ -149,12 +154,19 @@ fn main() {
         while start.elapsed() < Duration::from_secs(secs) {
             i += 1;
             match what.as_str() {
-                "route" => {
-                    engine.apply(Change::Upsert(
-                        load(&route(n / 2, &format!("/changed-{}", i % 2)))[0].clone(),
-                        None,
-                    ));
-                    black_box(engine.update());
+                "route" | "slice" => {
+                    let object = if what == "route" {
+                        load(&route(n / 2, &format!("/changed-{}", i % 2)))[0].clone()
+                    } else {
+                        load(&service(n / 2, 1 + i % 2))[1].clone()
+                    };
+                    engine.apply(Change::Upsert(object, None));
+                    let update = engine.update();
+                    for gw in &update.gateways {
+                        if let Some(ir) = engine.gateway(gw) {
+                            black_box(cache.build(ir, "0.0.0.0"));
+                        }
+                    }
                 }
                 "encode" => {
                     for r in &encoded {
