@@ -78,7 +78,7 @@ pub struct GatewaySnapshot {
 }
 
 fn hash(bytes: &[u8]) -> String {
-    format!("{:016x}", gatewright::translate::routes::fnv1a(bytes))
+    gatewright::xds::encoded::version(bytes).to_string()
 }
 
 impl GatewaySnapshot {
