@@ -91,6 +91,111 @@ fn input(n: usize) -> Vec<Object> {
     load(&text)
 }
 
+/// The mixed input: every route kind, many Gateways and listeners, and backends across
+/// namespaces through ReferenceGrants. Of N routes, 60 % are HTTPRoutes, 15 % GRPCRoutes and
+/// 10 % each TLSRoutes and TCPRoutes, 5 % UDPRoutes, spread over N/100 namespaces and N/250
+/// Gateways of 12 listeners each (8 HTTP hostnames, one for gRPC, TLS passthrough, TCP, UDP).
+/// A quarter of the routes send to a Service in the next namespace, which grants them that
+/// (three ReferenceGrants per namespace, two of them for other referrers). Some HTTP rules match headers
+/// or change request headers. A TCP or UDP listener forwards to its oldest route; the others
+/// stay accepted (TCPRouteMultipleRoutesAttachment).
+fn mixed(n: usize) -> Vec<Object> {
+    let gateways = (n / 250).max(2);
+    let namespaces = (n / 100).max(3);
+    let mut text = String::from(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: eg}\nspec: {controllerName: gateway.envoyproxy.io/gatewayclass-controller}\n",
+    );
+    let all = "allowedRoutes: {namespaces: {from: All}}";
+    for g in 0..gateways {
+        text.push_str(&format!(
+            "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {{name: gw-{g}, namespace: infra}}\nspec:\n  gatewayClassName: eg\n  listeners:\n"
+        ));
+        for h in 0..8 {
+            text.push_str(&format!(
+                "  - {{name: http-{h}, port: 80, protocol: HTTP, hostname: h{h}.gw{g}.example.com, {all}}}\n"
+            ));
+        }
+        text.push_str(&format!(
+            "  - {{name: grpc, port: 80, protocol: HTTP, hostname: grpc.gw{g}.example.com, {all}}}\n  - {{name: tls, port: 8443, protocol: TLS, hostname: \"*.tls{g}.example.com\", tls: {{mode: Passthrough}}, {all}}}\n  - {{name: tcp, port: 9000, protocol: TCP, {all}}}\n  - {{name: udp, port: 9001, protocol: UDP, {all}}}\n"
+        ));
+    }
+    let kinds = "[{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: NS}, {group: gateway.networking.k8s.io, kind: GRPCRoute, namespace: NS}, {group: gateway.networking.k8s.io, kind: TLSRoute, namespace: NS}, {group: gateway.networking.k8s.io, kind: TCPRoute, namespace: NS}, {group: gateway.networking.k8s.io, kind: UDPRoute, namespace: NS}]";
+    for a in 0..namespaces {
+        let to = (a + 1) % namespaces;
+        let other = (a + 2) % namespaces;
+        for (name, from) in [("routes", a), ("other", other)] {
+            text.push_str(&format!(
+                "---\napiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\nmetadata: {{name: from-{name}-{from}, namespace: app-{to}}}\nspec:\n  from: {}\n  to: [{{group: \"\", kind: Service}}]\n",
+                kinds.replace("NS", &format!("app-{from}"))
+            ));
+        }
+        text.push_str(&format!(
+            "---\napiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\nmetadata: {{name: secrets, namespace: app-{to}}}\nspec:\n  from: [{{group: gateway.networking.k8s.io, kind: Gateway, namespace: infra}}]\n  to: [{{group: \"\", kind: Secret}}]\n"
+        ));
+    }
+    for i in 0..n {
+        // Every Gateway and namespace gets every kind of route.
+        let ns = (i / 3) % namespaces;
+        let g = (i / 20) % gateways;
+        let svc_ns = if i % 4 == 0 {
+            (ns + 1) % namespaces
+        } else {
+            ns
+        };
+        let parent = format!("[{{name: gw-{g}, namespace: infra, sectionName: SECTION}}]");
+        let backend =
+            |port: u16| format!("[{{name: svc-{i}, namespace: app-{svc_ns}, port: {port}}}]");
+        let head = |kind: &str, version: &str, section: &str| {
+            format!(
+                "---\napiVersion: gateway.networking.k8s.io/{version}\nkind: {kind}\nmetadata: {{name: r-{i}, namespace: app-{ns}}}\nspec:\n  parentRefs: {}\n",
+                parent.replace("SECTION", section)
+            )
+        };
+        match i % 20 {
+            0..=11 => {
+                let h = i % 8;
+                text.push_str(&head("HTTPRoute", "v1", &format!("http-{h}")));
+                text.push_str(&format!(
+                    "  hostnames: [h{h}.gw{g}.example.com]\n  rules:\n  - matches: [{{path: {{type: PathPrefix, value: /r{i}}}{}}}]\n",
+                    if i % 3 == 0 { ", headers: [{name: x-tenant, value: t}]" } else { "" }
+                ));
+                if i % 5 == 0 {
+                    text.push_str("    filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x-route, value: r}]}}]\n");
+                }
+                text.push_str(&format!("    backendRefs: {}\n", backend(8080)));
+            }
+            12..=14 => {
+                text.push_str(&head("GRPCRoute", "v1", "grpc"));
+                text.push_str(&format!(
+                    "  hostnames: [grpc.gw{g}.example.com]\n  rules:\n  - matches: [{{method: {{service: svc{i}.Echo}}}}]\n    backendRefs: {}\n",
+                    backend(8080)
+                ));
+            }
+            15 | 16 => {
+                text.push_str(&head("TLSRoute", "v1alpha2", "tls"));
+                text.push_str(&format!(
+                    "  hostnames: [t{i}.tls{g}.example.com]\n  rules:\n  - backendRefs: {}\n",
+                    backend(8443)
+                ));
+            }
+            17 | 18 => {
+                text.push_str(&head("TCPRoute", "v1alpha2", "tcp"));
+                text.push_str(&format!("  rules:\n  - backendRefs: {}\n", backend(9000)));
+            }
+            _ => {
+                text.push_str(&head("UDPRoute", "v1alpha2", "udp"));
+                text.push_str(&format!("  rules:\n  - backendRefs: {}\n", backend(9001)));
+            }
+        }
+        text.push_str(&format!(
+            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: svc-{i}, namespace: app-{svc_ns}}}\nspec: {{ports: [{{name: http, port: 8080}}, {{name: tls, port: 8443}}, {{name: tcp, port: 9000}}, {{name: udp, port: 9001, protocol: UDP}}]}}\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: svc-{i}-a, namespace: app-{svc_ns}, labels: {{kubernetes.io/service-name: svc-{i}}}}}\naddressType: IPv4\nports: [{{name: http, port: 3000}}, {{name: tls, port: 3443}}, {{name: tcp, port: 4000}}, {{name: udp, port: 4001, protocol: UDP}}]\nendpoints: [{{addresses: [\"10.{a}.{b}.1\"]}}, {{addresses: [\"10.{a}.{b}.2\"]}}]\n",
+            a = i / 250,
+            b = i % 250
+        ));
+    }
+    load(&text)
+}
+
 /// The median of measured times.
 fn middle(times: &mut [Duration]) -> Duration {
     times.sort();
@@ -124,6 +229,70 @@ fn fmt(d: Duration) -> String {
     }
 }
 
+/// How long each figure of a size is measured (`cargo test --benches` only checks it runs).
+fn budget_for(n: usize, quick: bool) -> Duration {
+    match (quick, n >= 10_000) {
+        (true, _) => Duration::ZERO,
+        (false, true) => Duration::from_secs(6),
+        (false, false) => Duration::from_secs(3),
+    }
+}
+
+/// The medians of a full translation (translate, xDS structs, drop), of `translate()` alone,
+/// and of encoding the output. The translation and its baseline alternate, run by run, so
+/// both see the same machine (a shared one drifts by tens of percent within a minute).
+fn measure_full(
+    snapshot: &Snapshot,
+    opts: &Options,
+    budget: Duration,
+    runs: usize,
+) -> (Duration, Duration, Duration) {
+    let (mut full, mut translate_only, mut encode) = (Vec::new(), Vec::new(), Vec::new());
+    let start = Instant::now();
+    while full.len() < runs || (start.elapsed() < budget * 2 && full.len() < 1000) {
+        let t = Instant::now();
+        let translation = gatewright::translate(snapshot, opts);
+        translate_only.push(t.elapsed());
+        let out = build_all(&translation);
+        drop(translation);
+        let mut whole = t.elapsed();
+        let e = Instant::now();
+        for r in &out {
+            black_box(r.encoded());
+        }
+        encode.push(e.elapsed());
+        let d = Instant::now();
+        drop(out);
+        whole += d.elapsed();
+        full.push(whole);
+    }
+    (
+        middle(&mut full),
+        middle(&mut translate_only),
+        middle(&mut encode),
+    )
+}
+
+/// Routes of a translation whose every parent accepted them with all references resolved.
+fn accepted_routes(t: &gatewright::Translation) -> usize {
+    t.status
+        .iter()
+        .filter(|s| match &s.status {
+            gatewright::status::StatusBody::Route(r) => {
+                !r.parents.is_empty()
+                    && r.parents.iter().all(|p| {
+                        ["Accepted", "ResolvedRefs"].iter().all(|want| {
+                            p.conditions
+                                .iter()
+                                .any(|c| c.type_ == *want && c.status == "True")
+                        })
+                    })
+            }
+            _ => false,
+        })
+        .count()
+}
+
 fn main() {
     // `cargo test --benches` runs this with `--bench`-less args; keep that quick.
     let quick = !std::env::args().any(|a| a == "--bench");
@@ -133,10 +302,16 @@ fn main() {
         Err(_) => vec![100, 1_000, 10_000],
     };
     // `BENCH_PROFILE=full|route|slice|encode` loops one operation for a profiler (`route` and
-    // `slice`: one changed object, the engine's update and the encoded resources, as `serve`).
+    // `slice`: one changed object, the engine's update and the encoded resources, as `serve`
+    // does).
     if let Ok(what) = std::env::var("BENCH_PROFILE") {
         let n = sizes[0];
-        let snapshot = Snapshot::from_objects(input(n));
+        // `BENCH_INPUT=mixed` profiles the mixed input (`full` and `encode` only).
+        let objects = match std::env::var("BENCH_INPUT").as_deref() {
+            Ok("mixed") => mixed(n),
+            _ => input(n),
+        };
+        let snapshot = Snapshot::from_objects(objects);
         let opts = Options::default();
         let mut engine = Engine::with_snapshot(snapshot.clone(), opts.clone());
         engine.translate();
@@ -186,35 +361,9 @@ fn main() {
     for &n in &sizes {
         let objs = input(n);
         let snapshot = Snapshot::from_objects(objs.clone());
-        let budget = Duration::from_secs(if n >= 10_000 { 6 } else { 3 });
+        let budget = budget_for(n, quick);
         let runs = if quick { 1 } else { 5 };
-
-        // The translation and its baseline alternate, run by run, so both see the same machine
-        // (a shared one drifts by tens of percent within a minute).
-        let (mut full, mut translate_only, mut encode) = (Vec::new(), Vec::new(), Vec::new());
-        let start = Instant::now();
-        while full.len() < runs || (start.elapsed() < budget * 2 && full.len() < 1000) {
-            let t = Instant::now();
-            let translation = gatewright::translate(&snapshot, &opts);
-            translate_only.push(t.elapsed());
-            let out = build_all(&translation);
-            drop(translation);
-            let mut whole = t.elapsed();
-            let e = Instant::now();
-            for r in &out {
-                black_box(r.encoded());
-            }
-            encode.push(e.elapsed());
-            let d = Instant::now();
-            drop(out);
-            whole += d.elapsed();
-            full.push(whole);
-        }
-        let (full, translate_only, encode) = (
-            middle(&mut full),
-            middle(&mut translate_only),
-            middle(&mut encode),
-        );
+        let (full, translate_only, encode) = measure_full(&snapshot, &opts, budget, runs);
 
         // Incremental: the engine applies one change and updates (translation), then the
         // encoded Envoy resources of the Gateways that changed are rebuilt (xDS), reusing the
@@ -268,6 +417,36 @@ fn main() {
             fmt(one_slice.1),
             fmt(one_listener.0),
             fmt(one_listener.1),
+        );
+    }
+
+    // The mixed input: the same full translation, with what a scale test of one route kind
+    // misses (many Gateways and listeners, every route kind, grants across namespaces).
+    println!();
+    println!("| mixed: routes | objects | Gateways | routes accepted | full (translate + xDS) | per route | `translate()` alone | encode baseline | ratio |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &n in &sizes {
+        let objects = mixed(n);
+        let count = objects.len();
+        let snapshot = Snapshot::from_objects(objects);
+        let t = gatewright::translate(&snapshot, &opts);
+        // Every route is accepted with its references resolved (the cross-namespace ones through
+        // their grants): a broken input would measure nothing.
+        let accepted = accepted_routes(&t);
+        let gateways = t.gateways.len();
+
+        assert_eq!(accepted, n, "mixed input: not every route accepted");
+        drop(t);
+        let runs = if quick { 1 } else { 5 };
+        let (full, translate_only, encode) =
+            measure_full(&snapshot, &opts, budget_for(n, quick), runs);
+        println!(
+            "| {n} | {count} | {gateways} | {accepted} | {} | {} | {} | {} | {:.2}× |",
+            fmt(full),
+            fmt(full / n as u32),
+            fmt(translate_only),
+            fmt(encode),
+            full.as_secs_f64() / encode.as_secs_f64(),
         );
     }
 }
