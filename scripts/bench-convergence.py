@@ -10,7 +10,7 @@ backends and `gatewright serve` with real Envoy, then:
   polls through Envoy until the answering pod changes.
 
 The clock starts just before the file is renamed into place, so the controller's debounce
-(50 ms by default), translation, xDS push and Envoy's update are all inside the figure.
+(20 ms by default), translation, xDS push and Envoy's update are all inside the figure.
 Prints a Markdown table with p50/p99 over EDITS edits (default 20) per kind.
 
     scripts/bench-convergence.py [N ...]        # uses target/release binaries; see BENCHMARKS.md
