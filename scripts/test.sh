@@ -9,7 +9,7 @@ export GATEWRIGHT_ENVOY="${GATEWRIGHT_ENVOY:-$(scripts/install-envoy.sh)}"
 cargo build --workspace --all-targets
 cargo test --workspace -- --test-threads=2
 # The benchmark once per input at 100 routes: it checks that its mixed input is all accepted.
-cargo test -p gatewright --bench translate
+cargo test --workspace --bench translate
 for extra in scripts/test-python.sh scripts/test-node.sh; do
   if [ -x "$extra" ]; then "$extra"; fi
 done

@@ -273,6 +273,18 @@ fn measure_full(
     )
 }
 
+/// The columns both tables share: full, per route, `translate()` alone, encode, ratio.
+fn full_columns(n: usize, full: Duration, translate_only: Duration, encode: Duration) -> String {
+    format!(
+        "{} | {} | {} | {} | {:.2}×",
+        fmt(full),
+        fmt(full / n as u32),
+        fmt(translate_only),
+        fmt(encode),
+        full.as_secs_f64() / encode.as_secs_f64()
+    )
+}
+
 /// Routes of a translation whose every parent accepted them with all references resolved.
 fn accepted_routes(t: &gatewright::Translation) -> usize {
     t.status
@@ -405,12 +417,8 @@ fn main() {
         let one_slice = incr(&mut |f| load(&service(n / 2, 1 + f % 2))[1].clone());
         let one_listener = incr(&mut |f| load(&gateway(8080 + (f % 2) as u16))[1].clone());
         println!(
-            "| {n} | {} | {} | {} | {} | {:.2}× | {} | {} | {} | {} | {} | {} |",
-            fmt(full),
-            fmt(full / n as u32),
-            fmt(translate_only),
-            fmt(encode),
-            full.as_secs_f64() / encode.as_secs_f64(),
+            "| {n} | {} | {} | {} | {} | {} | {} | {} |",
+            full_columns(n, full, translate_only, encode),
             fmt(one_route.0),
             fmt(one_route.1),
             fmt(one_slice.0),
@@ -434,19 +442,14 @@ fn main() {
         // their grants): a broken input would measure nothing.
         let accepted = accepted_routes(&t);
         let gateways = t.gateways.len();
-
         assert_eq!(accepted, n, "mixed input: not every route accepted");
         drop(t);
         let runs = if quick { 1 } else { 5 };
         let (full, translate_only, encode) =
             measure_full(&snapshot, &opts, budget_for(n, quick), runs);
         println!(
-            "| {n} | {count} | {gateways} | {accepted} | {} | {} | {} | {} | {:.2}× |",
-            fmt(full),
-            fmt(full / n as u32),
-            fmt(translate_only),
-            fmt(encode),
-            full.as_secs_f64() / encode.as_secs_f64(),
+            "| {n} | {count} | {gateways} | {accepted} | {} |",
+            full_columns(n, full, translate_only, encode)
         );
     }
 }

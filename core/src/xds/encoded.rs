@@ -375,12 +375,18 @@ mod tests {
         assert!(encoded.iter().any(|r| &*r.name == "default/ext/443"));
     }
 
-    #[test]
-    fn one_changed_route_reuses_the_other_bytes() {
+    /// An engine over nine routes, and its first encoded build.
+    fn first_build() -> (crate::engine::Engine, EncodedCache, Vec<EncodedResource>) {
         let mut engine = crate::engine::Engine::with_snapshot(snapshot(9, "/first"), opts());
         engine.update();
         let mut cache = EncodedCache::default();
         let before = cache.build(engine.gateway("default/gw").expect("gateway"), "0.0.0.0");
+        (engine, cache, before)
+    }
+
+    #[test]
+    fn one_changed_route_reuses_the_other_bytes() {
+        let (mut engine, mut cache, before) = first_build();
         assert_eq!(cache.len(), (9, 3, 9));
 
         let changed = snapshot(9, "/changed");
@@ -414,10 +420,7 @@ mod tests {
     /// resource a delta stream sends.
     #[test]
     fn one_changed_endpoint_slice_changes_one_version() {
-        let mut engine = crate::engine::Engine::with_snapshot(snapshot(9, "/first"), opts());
-        engine.update();
-        let mut cache = EncodedCache::default();
-        let before = cache.build(engine.gateway("default/gw").expect("gateway"), "0.0.0.0");
+        let (mut engine, mut cache, before) = first_build();
         let text = "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: s3, namespace: default, labels: {kubernetes.io/service-name: s3}}\naddressType: IPv4\nports: [{port: 3000}]\nendpoints: [{addresses: [\"10.0.1.3\"]}]\n";
         let slice = parse_str(text, "s3.yaml").objects.remove(0).object;
         engine.apply(crate::engine::Change::Upsert(slice, None));
