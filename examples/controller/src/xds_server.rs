@@ -77,17 +77,13 @@ pub struct GatewaySnapshot {
     pub resources: BTreeMap<&'static str, TypeResources>,
 }
 
-fn hash(bytes: &[u8]) -> String {
-    gatewright::xds::encoded::version(bytes).to_string()
-}
-
 impl GatewaySnapshot {
     /// Encodes a Gateway's resources.
     pub fn from_resources(generation: u64, r: &GatewayResources) -> Self {
         let mut resources: BTreeMap<&'static str, TypeResources> =
             TYPE_ORDER.iter().map(|t| (*t, BTreeMap::new())).collect();
         for (type_url, name, bytes) in r.encoded() {
-            let version = hash(&bytes).into();
+            let version = gatewright::xds::encoded::version(&bytes);
             resources.entry(type_url).or_default().insert(
                 name.into(),
                 EncodedResource {
@@ -449,7 +445,7 @@ impl SotwStream {
             version_input.extend_from_slice(n.as_bytes());
             version_input.extend_from_slice(r.version.as_bytes());
         }
-        let version = hash(&version_input);
+        let version = gatewright::xds::encoded::version(&version_input).to_string();
         if !force && ts.sent_version.as_deref() == Some(&version) {
             return None;
         }
