@@ -45,7 +45,7 @@ unsafe impl std::alloc::GlobalAlloc for BenchAlloc {
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use gatewright::engine::{Change, Engine};
+use gatewright::engine::{Change, Engine, Update};
 use gatewright::load::parse_str;
 use gatewright::xds::encoded::EncodedCache;
 use gatewright::xds::{self, Delivery, GatewayResources};
@@ -305,6 +305,37 @@ fn accepted_routes(t: &gatewright::Translation) -> usize {
         .count()
 }
 
+/// An engine over `snapshot` with every Gateway encoded once: what `serve` holds between
+/// changes.
+fn serving(snapshot: &Snapshot, opts: &Options) -> (Engine, EncodedCache) {
+    let mut engine = Engine::with_snapshot(snapshot.clone(), opts.clone());
+    engine.update();
+    let mut cache = EncodedCache::default();
+    for (_, ir) in engine.gateways() {
+        black_box(cache.build(ir, "0.0.0.0"));
+    }
+    (engine, cache)
+}
+
+/// Encodes again the Gateways an update changed, as `serve` does after each change.
+fn encode_changed(engine: &Engine, cache: &mut EncodedCache, update: &Update) {
+    for gw in &update.gateways {
+        if let Some(ir) = engine.gateway(gw) {
+            black_box(cache.build(ir, "0.0.0.0"));
+        }
+    }
+}
+
+/// The middle route of `n`, its path flipping with `f`.
+fn changed_route(n: usize, f: usize) -> Object {
+    load(&route(n / 2, &format!("/changed-{}", f % 2)))[0].clone()
+}
+
+/// The EndpointSlice of the middle route's Service, its address flipping with `f`.
+fn changed_slice(n: usize, f: usize) -> Object {
+    load(&service(n / 2, 1 + f % 2))[1].clone()
+}
+
 fn main() {
     // `cargo test --benches` runs this with `--bench`-less args; keep that quick.
     let quick = !std::env::args().any(|a| a == "--bench");
@@ -325,12 +356,7 @@ fn main() {
         };
         let snapshot = Snapshot::from_objects(objects);
         let opts = Options::default();
-        let mut engine = Engine::with_snapshot(snapshot.clone(), opts.clone());
-        engine.translate();
-        let mut cache = EncodedCache::default();
-        for (_, ir) in engine.gateways() {
-            black_box(cache.build(ir, "0.0.0.0"));
-        }
+        let (mut engine, mut cache) = serving(&snapshot, &opts);
         let encoded = build_all(&gatewright::translate(&snapshot, &opts));
         let secs = std::env::var("BENCH_PROFILE_SECS")
             .ok()
@@ -343,17 +369,13 @@ fn main() {
             match what.as_str() {
                 "route" | "slice" => {
                     let object = if what == "route" {
-                        load(&route(n / 2, &format!("/changed-{}", i % 2)))[0].clone()
+                        changed_route(n, i)
                     } else {
-                        load(&service(n / 2, 1 + i % 2))[1].clone()
+                        changed_slice(n, i)
                     };
                     engine.apply(Change::Upsert(object, None));
                     let update = engine.update();
-                    for gw in &update.gateways {
-                        if let Some(ir) = engine.gateway(gw) {
-                            black_box(cache.build(ir, "0.0.0.0"));
-                        }
-                    }
+                    encode_changed(&engine, &mut cache, &update);
                 }
                 "encode" => {
                     for r in &encoded {
@@ -381,12 +403,7 @@ fn main() {
         // encoded Envoy resources of the Gateways that changed are rebuilt (xDS), reusing the
         // bytes of what did not change, as `gatewright serve` does. The changed object is
         // parsed outside the timed part.
-        let mut engine = Engine::with_snapshot(snapshot.clone(), opts.clone());
-        engine.update();
-        let mut cache = EncodedCache::default();
-        for (_, ir) in engine.gateways() {
-            black_box(cache.build(ir, "0.0.0.0"));
-        }
+        let (mut engine, mut cache) = serving(&snapshot, &opts);
         let mut flip = 0usize;
         let mut incr = |make: &mut dyn FnMut(usize) -> Object| {
             let mut xds_times = Vec::new();
@@ -399,11 +416,7 @@ fn main() {
                     let update = engine.update();
                     *t = start.elapsed();
                     let start = Instant::now();
-                    for gw in &update.gateways {
-                        if let Some(ir) = engine.gateway(gw) {
-                            black_box(cache.build(ir, "0.0.0.0"));
-                        }
-                    }
+                    encode_changed(&engine, &mut cache, &update);
                     xds_times.push(start.elapsed());
                 },
                 budget,
@@ -412,9 +425,8 @@ fn main() {
             xds_times.sort();
             (translation, xds_times[xds_times.len() / 2])
         };
-        let one_route =
-            incr(&mut |f| load(&route(n / 2, &format!("/changed-{}", f % 2)))[0].clone());
-        let one_slice = incr(&mut |f| load(&service(n / 2, 1 + f % 2))[1].clone());
+        let one_route = incr(&mut |f| changed_route(n, f));
+        let one_slice = incr(&mut |f| changed_slice(n, f));
         let one_listener = incr(&mut |f| load(&gateway(8080 + (f % 2) as u16))[1].clone());
         println!(
             "| {n} | {} | {} | {} | {} | {} | {} | {} |",

@@ -12,6 +12,8 @@
 
 use std::sync::{Arc, Weak};
 
+use envoy_types::pb::envoy::config::cluster::v3::Cluster;
+use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
 use prost::encoding::{encode_key, encode_varint, WireType};
 use prost::Message;
 use rustc_hash::FxHashMap;
@@ -86,16 +88,35 @@ fn address<T>(a: &Arc<T>) -> usize {
     Arc::as_ptr(a) as usize
 }
 
-/// The length of `bytes` as one entry of a repeated message field (tags below 16 take a byte).
-fn field_len(bytes: &[u8]) -> usize {
-    1 + prost::encoding::encoded_len_varint(bytes.len() as u64) + bytes.len()
+/// A message: `head` followed by `entries` (each already encoded) as its repeated message field
+/// `tag` (below 16, so a one-byte key). Sized once: a route table of 10,000 routes is
+/// megabytes, and growing it would copy them.
+fn with_entries(head: &impl Message, tag: u32, entries: &[Arc<Vec<u8>>]) -> Vec<u8> {
+    let field_len =
+        |e: &Arc<Vec<u8>>| 1 + prost::encoding::encoded_len_varint(e.len() as u64) + e.len();
+    let mut out =
+        Vec::with_capacity(head.encoded_len() + entries.iter().map(field_len).sum::<usize>());
+    head.encode_raw(&mut out);
+    for e in entries {
+        encode_key(tag, WireType::LengthDelimited, &mut out);
+        encode_varint(e.len() as u64, &mut out);
+        out.extend_from_slice(e);
+    }
+    out
 }
 
-/// Appends `bytes` as one entry of the repeated message field `tag`.
-fn append_field(out: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
-    encode_key(tag, WireType::LengthDelimited, out);
-    encode_varint(bytes.len() as u64, out);
-    out.extend_from_slice(bytes);
+/// A Cluster as a resource.
+fn cluster_resource(c: &Cluster) -> EncodedResource {
+    EncodedResource::new(type_urls::CLUSTER, c.name.clone(), c.encode_to_vec())
+}
+
+/// A ClusterLoadAssignment as a resource.
+fn endpoint_resource(cla: &ClusterLoadAssignment) -> EncodedResource {
+    EncodedResource::new(
+        type_urls::ENDPOINT,
+        cla.cluster_name.clone(),
+        cla.encode_to_vec(),
+    )
 }
 
 impl EncodedCache {
@@ -114,18 +135,8 @@ impl EncodedCache {
         }
         let (mut weighted, mut weighted_endpoints) = (Vec::new(), Vec::new());
         super::weighted_clusters(ir, Delivery::Ads, &mut weighted, &mut weighted_endpoints);
-        out.extend(
-            weighted.iter().map(|c| {
-                EncodedResource::new(type_urls::CLUSTER, c.name.clone(), c.encode_to_vec())
-            }),
-        );
-        endpoints.extend(weighted_endpoints.iter().map(|cla| {
-            EncodedResource::new(
-                type_urls::ENDPOINT,
-                cla.cluster_name.clone(),
-                cla.encode_to_vec(),
-            )
-        }));
+        out.extend(weighted.iter().map(cluster_resource));
+        endpoints.extend(weighted_endpoints.iter().map(endpoint_resource));
         if !weighted.is_empty() {
             out.sort_by(|a, b| a.name.cmp(&b.name));
             endpoints.sort_by(|a, b| a.name.cmp(&b.name));
@@ -175,18 +186,8 @@ impl EncodedCache {
         let mut cluster = Default::default();
         let cla = cluster::build(c, ir, Delivery::Ads, &mut cluster);
         let value = (
-            EncodedResource::new(
-                type_urls::CLUSTER,
-                cluster.name.clone(),
-                cluster.encode_to_vec(),
-            ),
-            cla.map(|cla| {
-                EncodedResource::new(
-                    type_urls::ENDPOINT,
-                    cla.cluster_name.clone(),
-                    cla.encode_to_vec(),
-                )
-            }),
+            cluster_resource(&cluster),
+            cla.as_ref().map(endpoint_resource),
         );
         self.clusters.insert(
             key,
@@ -199,21 +200,14 @@ impl EncodedCache {
     }
 
     fn route_configuration(&mut self, t: &RouteTableIr) -> EncodedResource {
-        let head = route::route_configuration_head(t);
         let vhosts: Vec<_> = t
             .vhosts
             .iter()
             .map(|(host, routes)| self.virtual_host(&t.name, host, routes))
             .collect();
-        // Sized once: a table of 10,000 routes is megabytes, and growing it copies them.
-        let mut out = Vec::with_capacity(
-            head.encoded_len() + vhosts.iter().map(|v| field_len(v)).sum::<usize>(),
-        );
-        head.encode_raw(&mut out);
-        for vhost in &vhosts {
-            append_field(&mut out, ROUTE_CONFIGURATION_VIRTUAL_HOSTS, vhost);
-        }
-        EncodedResource::new(type_urls::ROUTE, t.name.clone(), out)
+        let head = route::route_configuration_head(t);
+        let bytes = with_entries(&head, ROUTE_CONFIGURATION_VIRTUAL_HOSTS, &vhosts);
+        EncodedResource::new(type_urls::ROUTE, t.name.clone(), bytes)
     }
 
     fn virtual_host(&mut self, table: &str, host: &str, routes: &RouteList) -> Arc<Vec<u8>> {
@@ -225,14 +219,7 @@ impl EncodedCache {
             }
         }
         let encoded: Vec<_> = routes.iter().map(|r| self.route(r)).collect();
-        let mut out = Vec::with_capacity(
-            head.encoded_len() + encoded.iter().map(|r| field_len(r)).sum::<usize>(),
-        );
-        head.encode_raw(&mut out);
-        for bytes in &encoded {
-            append_field(&mut out, VIRTUAL_HOST_ROUTES, bytes);
-        }
-        let out = Arc::new(out);
+        let out = Arc::new(with_entries(&head, VIRTUAL_HOST_ROUTES, &encoded));
         self.vhosts.insert(
             key,
             Kept {
