@@ -20,8 +20,9 @@ use crate::model::{Kind, ObjectKey};
 struct ByRank(Arc<RouteIr>);
 
 impl ByRank {
-    fn key(&self) -> (&RankKey, Kind, &str) {
-        (&self.0.rank, self.0.source.kind, &self.0.name)
+    /// The order of two routes in a virtual host.
+    fn cmp_routes(a: &RouteIr, b: &RouteIr) -> Ordering {
+        (&a.rank, a.source.kind, &*a.name).cmp(&(&b.rank, b.source.kind, &*b.name))
     }
 }
 
@@ -41,7 +42,7 @@ impl PartialOrd for ByRank {
 
 impl Ord for ByRank {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.key().cmp(&other.key())
+        ByRank::cmp_routes(&self.0, &other.0)
     }
 }
 
@@ -132,9 +133,54 @@ fn table_key(li: usize, l: &ListenerCtx) -> Option<TableKey> {
 /// last assembled from them.
 #[derive(Debug, Clone, Default)]
 struct Table {
-    hosts: BTreeMap<String, BTreeMap<ByRank, u32>>,
+    hosts: BTreeMap<String, HostRoutes>,
     lists: BTreeMap<String, RouteList>,
     dirty: BTreeSet<String>,
+}
+
+/// The routes placed on one hostname of a table.
+#[derive(Debug, Clone, Default)]
+struct HostRoutes {
+    /// Routes in rank order, with the times each was placed.
+    placed: BTreeMap<ByRank, u32>,
+    /// Routes placed while `placed` was empty, in arrival order: a Gateway placed from nothing
+    /// sorts each hostname's routes once ([`HostRoutes::settle`]) instead of searching the map
+    /// for each (a rank comparison reads two routes, and the search makes a dozen).
+    pending: Vec<Arc<RouteIr>>,
+}
+
+impl HostRoutes {
+    fn add(&mut self, r: &Arc<RouteIr>) {
+        if self.placed.is_empty() {
+            self.pending.push(r.clone());
+        } else {
+            *self.placed.entry(ByRank(r.clone())).or_default() += 1;
+        }
+    }
+
+    /// Moves the pending routes into `placed` (empty while any are pending).
+    fn settle(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut pending = std::mem::take(&mut self.pending);
+        // Stable: of equal routes (one route placed twice) the first placed stays the key, as
+        // with one insertion after another.
+        pending.sort_by(|a, b| ByRank::cmp_routes(a, b));
+        let mut runs: Vec<(ByRank, u32)> = Vec::with_capacity(pending.len());
+        for r in pending {
+            match runs.last_mut() {
+                Some((k, n)) if ByRank::cmp_routes(&k.0, &r) == Ordering::Equal => *n += 1,
+                _ => runs.push((ByRank(r), 1)),
+            }
+        }
+        // Sorted and distinct: the map is built in one pass, without searching.
+        self.placed = runs.into_iter().collect();
+    }
+
+    fn is_empty(&self) -> bool {
+        self.placed.is_empty() && self.pending.is_empty()
+    }
 }
 
 impl Table {
@@ -143,7 +189,7 @@ impl Table {
             Some(m) => m,
             None => self.hosts.entry(host.to_string()).or_default(),
         };
-        *routes.entry(ByRank(r.clone())).or_default() += 1;
+        routes.add(r);
         if !self.dirty.contains(host) {
             self.dirty.insert(host.to_string());
         }
@@ -153,11 +199,12 @@ impl Table {
         let Some(routes) = self.hosts.get_mut(host) else {
             return;
         };
+        routes.settle();
         let k = ByRank(r.clone());
-        if let Some(n) = routes.get_mut(&k) {
+        if let Some(n) = routes.placed.get_mut(&k) {
             *n -= 1;
             if *n == 0 {
-                routes.remove(&k);
+                routes.placed.remove(&k);
             }
         }
         if routes.is_empty() {
@@ -173,13 +220,14 @@ impl Table {
         let dirty = std::mem::take(&mut self.dirty);
         let changed = !dirty.is_empty();
         for host in dirty {
-            match self.hosts.get(&host) {
+            match self.hosts.get_mut(&host) {
                 None => {
                     self.lists.remove(&host);
                 }
                 Some(routes) => {
-                    let mut list: Vec<Arc<RouteIr>> = Vec::with_capacity(routes.len());
-                    for r in routes.keys() {
+                    routes.settle();
+                    let mut list: Vec<Arc<RouteIr>> = Vec::with_capacity(routes.placed.len());
+                    for r in routes.placed.keys() {
                         // Equal names side by side are one route placed twice.
                         if list.last().is_none_or(|l| l.name != r.0.name) {
                             list.push(r.0.clone());
