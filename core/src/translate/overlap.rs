@@ -6,12 +6,13 @@
 //! it is in, not a pass over every route of the Gateway.
 
 use std::collections::{BTreeSet, HashMap};
-use std::hash::BuildHasherDefault;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+use rustc_hash::{FxHashMap, FxHasher};
+use smallvec::SmallVec;
+
 use super::ir::RouteIr;
-use super::routes::Fnv1a;
 use crate::model::*;
 use crate::status::conditions::types;
 
@@ -23,8 +24,8 @@ pub const ROUTE_RULES_OVERLAP: &str = "RouteRulesOverlap";
 struct Group {
     listener: usize,
     host: String,
-    /// (route, times placed); the match is the first member's.
-    members: Vec<(Arc<RouteIr>, u32)>,
+    /// (route, times placed); the match is the first member's. Inline: most groups have one.
+    members: SmallVec<[(Arc<RouteIr>, u32); 1]>,
 }
 
 impl Group {
@@ -41,14 +42,15 @@ impl Group {
 #[derive(Debug, Clone, Default)]
 pub struct Groups {
     /// Groups by a hash of (listener, hostname, match); equal hashes are told apart by content.
-    groups: HashMap<u64, Vec<Group>, BuildHasherDefault<Fnv1a>>,
+    /// Never iterated, so the hash only has to be cheap; most buckets hold one group, inline.
+    groups: FxHashMap<u64, SmallVec<[Group; 1]>>,
     /// Routes in at least one overlapping group, with the number of such groups.
     counts: HashMap<ObjectKey, u32>,
 }
 
 fn bucket(listener: usize, host: &str, r: &RouteIr) -> u64 {
-    // Stable and cheap; a bucket is only a shortcut to the groups compared in full.
-    let mut h = Fnv1a::default();
+    // Cheap (a word at a time); a bucket is only a shortcut to the groups compared in full.
+    let mut h = FxHasher::default();
     listener.hash(&mut h);
     host.hash(&mut h);
     r.matcher.hash(&mut h);
@@ -64,11 +66,7 @@ impl Groups {
         r: &Arc<RouteIr>,
         changed: &mut BTreeSet<ObjectKey>,
     ) {
-        // Most buckets hold one group.
-        let list = self
-            .groups
-            .entry(bucket(listener, host, r))
-            .or_insert_with(|| Vec::with_capacity(1));
+        let list = self.groups.entry(bucket(listener, host, r)).or_default();
         let i = match list.iter().position(|g| {
             g.listener == listener && g.host == host && g.members[0].0.matcher == r.matcher
         }) {
@@ -77,7 +75,7 @@ impl Groups {
                 list.push(Group {
                     listener,
                     host: host.to_string(),
-                    members: Vec::with_capacity(1),
+                    members: SmallVec::new(),
                 });
                 list.len() - 1
             }
