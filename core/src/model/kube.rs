@@ -69,9 +69,9 @@ pub struct EndpointSliceData {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
-    /// Addresses of this endpoint.
+    /// Addresses of this endpoint; shared, so the clusters built from it hold no copies.
     #[serde(default)]
-    pub addresses: Vec<String>,
+    pub addresses: Vec<std::sync::Arc<str>>,
     /// Readiness; unset means ready.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<EndpointConditions>,

@@ -170,11 +170,11 @@ fn endpoints(
     snapshot: &Snapshot,
     service: &Service,
     sport: &ServicePort,
-) -> (Vec<(String, u16)>, bool) {
+) -> (Vec<(Arc<str>, u16)>, bool) {
     let ns = service.metadata.ns();
     if service.spec.type_.as_deref() == Some("ExternalName") {
         if let Some(host) = &service.spec.external_name {
-            return (vec![(host.clone(), sport.port as u16)], true);
+            return (vec![(host.as_str().into(), sport.port as u16)], true);
         }
     }
     let mut out = Vec::new();

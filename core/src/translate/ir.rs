@@ -446,7 +446,7 @@ pub struct ClusterIr {
     /// The Service.
     pub service: ObjectKey,
     /// Ready endpoints (address, port), sorted.
-    pub endpoints: Vec<(String, u16)>,
+    pub endpoints: Vec<(Arc<str>, u16)>,
     /// Upstream protocol.
     pub protocol: UpstreamProtocol,
     /// Upstream TLS from a BackendTLSPolicy.
