@@ -142,11 +142,64 @@ struct Table {
 #[derive(Debug, Clone, Default)]
 struct HostRoutes {
     /// Routes in rank order, with the times each was placed.
-    placed: BTreeMap<ByRank, u32>,
+    placed: Placed,
     /// Routes placed while `placed` was empty, in arrival order: a Gateway placed from nothing
     /// sorts each hostname's routes once ([`HostRoutes::settle`]) instead of searching the map
     /// for each (a rank comparison reads two routes, and the search makes a dozen).
     pending: Vec<Arc<RouteIr>>,
+}
+
+/// Ranked routes with the times each was placed: the sorted list a settle leaves (a Gateway
+/// placed from nothing, then assembled, never searches it), turned into a map by the first
+/// single change.
+#[derive(Debug, Clone)]
+enum Placed {
+    Sorted(Vec<(ByRank, u32)>),
+    Map(BTreeMap<ByRank, u32>),
+}
+
+impl Default for Placed {
+    fn default() -> Self {
+        Placed::Sorted(Vec::new())
+    }
+}
+
+impl Placed {
+    fn is_empty(&self) -> bool {
+        match self {
+            Placed::Sorted(v) => v.is_empty(),
+            Placed::Map(m) => m.is_empty(),
+        }
+    }
+
+    fn map(&mut self) -> &mut BTreeMap<ByRank, u32> {
+        if let Placed::Sorted(v) = self {
+            // Sorted and distinct already: collecting checks that in one pass, and builds the
+            // map without searching.
+            *self = Placed::Map(std::mem::take(v).into_iter().collect());
+        }
+        match self {
+            Placed::Map(m) => m,
+            Placed::Sorted(_) => unreachable!("turned into a map above"),
+        }
+    }
+
+    /// The routes in order; equal names side by side are one route placed twice.
+    fn list(&self) -> Vec<Arc<RouteIr>> {
+        fn distinct<'a>(keys: impl Iterator<Item = &'a ByRank>, n: usize) -> Vec<Arc<RouteIr>> {
+            let mut list: Vec<Arc<RouteIr>> = Vec::with_capacity(n);
+            for r in keys {
+                if list.last().is_none_or(|l| l.name != r.0.name) {
+                    list.push(r.0.clone());
+                }
+            }
+            list
+        }
+        match self {
+            Placed::Sorted(v) => distinct(v.iter().map(|(k, _)| k), v.len()),
+            Placed::Map(m) => distinct(m.keys(), m.len()),
+        }
+    }
 }
 
 impl HostRoutes {
@@ -154,7 +207,20 @@ impl HostRoutes {
         if self.placed.is_empty() {
             self.pending.push(r.clone());
         } else {
-            *self.placed.entry(ByRank(r.clone())).or_default() += 1;
+            *self.placed.map().entry(ByRank(r.clone())).or_default() += 1;
+        }
+    }
+
+    /// Takes back one [`HostRoutes::add`] of `r`.
+    fn remove(&mut self, r: &Arc<RouteIr>) {
+        self.settle();
+        let placed = self.placed.map();
+        let k = ByRank(r.clone());
+        if let Some(n) = placed.get_mut(&k) {
+            *n -= 1;
+            if *n == 0 {
+                placed.remove(&k);
+            }
         }
     }
 
@@ -174,8 +240,7 @@ impl HostRoutes {
                 _ => runs.push((ByRank(r), 1)),
             }
         }
-        // Sorted and distinct: the map is built in one pass, without searching.
-        self.placed = runs.into_iter().collect();
+        self.placed = Placed::Sorted(runs);
     }
 
     fn is_empty(&self) -> bool {
@@ -199,14 +264,7 @@ impl Table {
         let Some(routes) = self.hosts.get_mut(host) else {
             return;
         };
-        routes.settle();
-        let k = ByRank(r.clone());
-        if let Some(n) = routes.placed.get_mut(&k) {
-            *n -= 1;
-            if *n == 0 {
-                routes.placed.remove(&k);
-            }
-        }
+        routes.remove(r);
         if routes.is_empty() {
             self.hosts.remove(host);
         }
@@ -226,14 +284,7 @@ impl Table {
                 }
                 Some(routes) => {
                     routes.settle();
-                    let mut list: Vec<Arc<RouteIr>> = Vec::with_capacity(routes.placed.len());
-                    for r in routes.placed.keys() {
-                        // Equal names side by side are one route placed twice.
-                        if list.last().is_none_or(|l| l.name != r.0.name) {
-                            list.push(r.0.clone());
-                        }
-                    }
-                    self.lists.insert(host, RouteList::new(list));
+                    self.lists.insert(host, RouteList::new(routes.placed.list()));
                 }
             }
         }
