@@ -284,7 +284,8 @@ impl Table {
                 }
                 Some(routes) => {
                     routes.settle();
-                    self.lists.insert(host, RouteList::new(routes.placed.list()));
+                    self.lists
+                        .insert(host, RouteList::new(routes.placed.list()));
                 }
             }
         }
