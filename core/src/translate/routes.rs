@@ -213,10 +213,9 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     w.hash
 }
 
-/// FNV-1a over everything written to it, keeping the first bytes to recognise short texts;
-/// also a [`std::hash::Hasher`] for hashes that must be cheap and stable, not secret.
+/// FNV-1a over everything written to it, keeping the first bytes to recognise short texts.
 #[derive(Clone)]
-pub struct Fnv1a {
+struct Fnv1a {
     hash: u64,
     len: usize,
     head: [u8; 4],
@@ -250,16 +249,6 @@ impl Fnv1a {
     /// Whether exactly `text` was written (for texts of up to four bytes).
     fn is(&self, text: &[u8]) -> bool {
         self.len == text.len() && self.head.get(..self.len) == Some(text)
-    }
-}
-
-impl std::hash::Hasher for Fnv1a {
-    fn write(&mut self, bytes: &[u8]) {
-        self.update(bytes);
-    }
-
-    fn finish(&self) -> u64 {
-        self.hash
     }
 }
 
