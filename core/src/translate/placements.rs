@@ -249,15 +249,21 @@ impl HostRoutes {
 }
 
 impl Table {
+    /// Notes a hostname whose list [`Table::refresh`] must rebuild (copying the name only the
+    /// first time).
+    fn mark_dirty(&mut self, host: &str) {
+        if !self.dirty.contains(host) {
+            self.dirty.insert(host.to_string());
+        }
+    }
+
     fn add(&mut self, host: &str, r: &Arc<RouteIr>) {
         let routes = match self.hosts.get_mut(host) {
             Some(m) => m,
             None => self.hosts.entry(host.to_string()).or_default(),
         };
         routes.add(r);
-        if !self.dirty.contains(host) {
-            self.dirty.insert(host.to_string());
-        }
+        self.mark_dirty(host);
     }
 
     fn remove(&mut self, host: &str, r: &Arc<RouteIr>) {
@@ -268,9 +274,7 @@ impl Table {
         if routes.is_empty() {
             self.hosts.remove(host);
         }
-        if !self.dirty.contains(host) {
-            self.dirty.insert(host.to_string());
-        }
+        self.mark_dirty(host);
     }
 
     /// Rebuilds the lists of the hostnames that changed; true when any did.
