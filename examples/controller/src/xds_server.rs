@@ -733,6 +733,40 @@ impl Session for DeltaStream {
     }
 }
 
+/// What woke a stream's task.
+enum Wake<R> {
+    /// A request from the proxy.
+    Request(R),
+    /// A request that could not be decoded: the stream ends with this status.
+    Failed(Status),
+    /// New snapshots were published.
+    Snapshots,
+}
+
+/// One wake-up of a stream: the responses to send, or the status that ends it.
+///
+/// A request is answered from the current snapshots without marking them seen. A change
+/// published just before the request then stays pending, and the next turn sends it for
+/// every type; marking it seen here would send it only for the requested type, and the
+/// other types would miss it until the next change (a proxy stuck on old listeners).
+fn turn<S: Session>(
+    st: &mut S,
+    wake: Wake<S::Req>,
+    snapshots: &mut watch::Receiver<Arc<Snapshots>>,
+) -> Result<Vec<S::Resp>, Status> {
+    match wake {
+        Wake::Request(req) => {
+            let snaps = snapshots.borrow().clone();
+            st.on_request(req, &snaps)
+        }
+        Wake::Failed(status) => Err(status),
+        Wake::Snapshots => {
+            let snaps = snapshots.borrow_and_update().clone();
+            Ok(st.on_snapshots(&snaps))
+        }
+    }
+}
+
 /// Runs one stream on its own task: requests and snapshot changes in, responses out.
 fn drive<S: Session>(
     mut st: S,
@@ -752,22 +786,19 @@ where
             let Ok(slot) = tx.reserve().await else {
                 break;
             };
-            let out = tokio::select! {
+            let wake = tokio::select! {
                 req = input.next() => match req {
-                    Some(Ok(req)) => {
-                        let snaps = snapshots.borrow_and_update().clone();
-                        st.on_request(req, &snaps)
-                    }
+                    Some(Ok(req)) => Wake::Request(req),
                     // A request that did not decode (too large, malformed): say why, then end.
-                    Some(Err(status)) => Err(status),
+                    Some(Err(status)) => Wake::Failed(status),
                     None => break,
                 },
                 changed = snapshots.changed() => {
                     if changed.is_err() { break; }
-                    let snaps = snapshots.borrow_and_update().clone();
-                    Ok(st.on_snapshots(&snaps))
+                    Wake::Snapshots
                 }
             };
+            let out = turn(&mut st, wake, &mut snapshots);
             match out {
                 Ok(responses) => {
                     let mut responses = responses.into_iter();
@@ -835,5 +866,115 @@ impl AggregatedDiscoveryService for XdsServer {
             request.into_inner(),
             permit,
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use envoy_types::pb::envoy::config::core::v3::Node;
+
+    const GATEWAY: &str = "default/gw";
+
+    /// One cluster and one listener, both with `content` as bytes and version.
+    fn snapshots(generation: u64, content: &str) -> Snapshots {
+        let resources = [type_urls::CLUSTER, type_urls::LISTENER]
+            .into_iter()
+            .map(|t| {
+                let r = EncodedResource {
+                    bytes: Arc::new(content.as_bytes().to_vec()),
+                    version: Arc::from(content),
+                };
+                (t, TypeResources::from([(Arc::from("a"), r)]))
+            })
+            .collect();
+        let snap = GatewaySnapshot {
+            generation,
+            resources,
+        };
+        Snapshots::from([(GATEWAY.to_string(), Arc::new(snap))])
+    }
+
+    fn node() -> Option<Node> {
+        Some(Node {
+            id: GATEWAY.into(),
+            ..Default::default()
+        })
+    }
+
+    /// Subscribes to clusters and listeners, publishes a change to both, then acknowledges the
+    /// old clusters before the stream noticed the change: the listeners must still follow.
+    /// `request(type, nonce)` builds a request; `read(response)` gives its type, nonce and bytes.
+    fn change_before_a_request_reaches_every_type<S: Session>(
+        mut st: S,
+        server: &XdsServer,
+        request: impl Fn(&str, &str) -> S::Req,
+        read: impl Fn(&S::Resp) -> (String, String, Vec<u8>),
+    ) {
+        server.publish(snapshots(1, "v1"));
+        let mut rx = server.snapshots.subscribe();
+        let ask = |st: &mut S, req, rx: &mut _| {
+            let out = turn(st, Wake::Request(req), rx).expect("request accepted");
+            out.iter().map(&read).collect::<Vec<_>>()
+        };
+        let cds = ask(&mut st, request(type_urls::CLUSTER, ""), &mut rx);
+        let lds = ask(&mut st, request(type_urls::LISTENER, ""), &mut rx);
+        assert_eq!(cds.len(), 1);
+        assert_eq!(lds[0].2, b"v1");
+
+        server.publish(snapshots(2, "v2"));
+        let ack = ask(&mut st, request(type_urls::CLUSTER, &cds[0].1), &mut rx);
+        assert_eq!(ack.len(), 1, "the acknowledged type gets the change");
+        assert_eq!(ack[0].2, b"v2");
+        assert!(rx.has_changed().expect("sender alive"), "change consumed");
+        let rest = turn(&mut st, Wake::Snapshots, &mut rx).expect("snapshots");
+        let rest: Vec<_> = rest.iter().map(&read).collect();
+        assert_eq!(rest.len(), 1, "only the listener is left: {rest:?}");
+        assert_eq!(
+            (rest[0].0.as_str(), &rest[0].2[..]),
+            (type_urls::LISTENER, &b"v2"[..])
+        );
+    }
+
+    #[test]
+    fn delta_stream_sends_a_change_that_came_with_a_request_for_another_type() {
+        let (server, _events) = XdsServer::new();
+        change_before_a_request_reaches_every_type(
+            DeltaStream::new(&server),
+            &server,
+            |type_url, nonce| DeltaDiscoveryRequest {
+                node: node(),
+                type_url: type_url.into(),
+                response_nonce: nonce.into(),
+                ..Default::default()
+            },
+            |r| {
+                let bytes = r.resources[0].resource.as_ref().map(|a| a.value.clone());
+                (
+                    r.type_url.clone(),
+                    r.nonce.clone(),
+                    bytes.unwrap_or_default(),
+                )
+            },
+        );
+    }
+
+    #[test]
+    fn sotw_stream_sends_a_change_that_came_with_a_request_for_another_type() {
+        let (server, _events) = XdsServer::new();
+        change_before_a_request_reaches_every_type(
+            SotwStream::new(&server),
+            &server,
+            |type_url, nonce| DiscoveryRequest {
+                node: node(),
+                type_url: type_url.into(),
+                response_nonce: nonce.into(),
+                ..Default::default()
+            },
+            |r| {
+                let bytes = r.resources[0].value.clone();
+                (r.type_url.clone(), r.nonce.clone(), bytes)
+            },
+        );
     }
 }
