@@ -44,16 +44,34 @@ pub fn echo_bin() -> PathBuf {
 
 /// A child process stopped (and reaped) on drop: SIGTERM first, so a controller stops the
 /// Envoys it started (they outlive a SIGKILL by design, to be adopted), then SIGKILL.
-pub struct Proc(pub Child);
+pub struct Proc {
+    child: Child,
+    /// Where its output goes, printed when a test fails: CI keeps nothing else of a run.
+    log: Option<PathBuf>,
+}
+
+/// Lines of a failed test's process log worth printing: the end tells what went wrong.
+const LOG_TAIL_LINES: usize = 400;
 
 impl Drop for Proc {
     fn drop(&mut self) {
-        if let Ok(Some(_)) = self.0.try_wait() {
-            return; // already reaped: its pid may belong to someone else now
+        // Once reaped, its pid may belong to someone else: no signals then.
+        if !matches!(self.child.try_wait(), Ok(Some(_)))
+            && term(&mut self.child, Duration::from_secs(5)).is_none()
+        {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
-        if term(&mut self.0, Duration::from_secs(5)).is_none() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
+        if let Some(log) = self.log.as_ref().filter(|_| std::thread::panicking()) {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(LOG_TAIL_LINES)..];
+            eprintln!(
+                "---- last {} lines of {} ----\n{}\n---- end of log ----",
+                tail.len(),
+                log.display(),
+                tail.join("\n")
+            );
         }
     }
 }
@@ -61,13 +79,13 @@ impl Drop for Proc {
 impl Proc {
     /// SIGKILL: the process gets no chance to clean up.
     pub fn kill(mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Sends SIGTERM and waits for a clean exit.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        term(&mut self.0, Duration::from_secs(10)).expect("process did not exit after SIGTERM")
+        term(&mut self.child, Duration::from_secs(10)).expect("process did not exit after SIGTERM")
     }
 }
 
@@ -102,7 +120,7 @@ pub fn start_echo(port: u16, pod: &str) -> Proc {
         .stdout(Stdio::null())
         .spawn()
         .expect("start echo");
-    let p = Proc(child);
+    let p = Proc { child, log: None };
     wait_until(Duration::from_secs(10), || {
         TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
@@ -111,7 +129,8 @@ pub fn start_echo(port: u16, pod: &str) -> Proc {
 
 /// Starts `gatewright serve` on a directory.
 pub fn start_serve(dir: &Path, xds: u16, admin: u16, extra: &[&str]) -> Proc {
-    let log = std::fs::File::create(dir.with_extension("log")).expect("log file");
+    let log_path = dir.with_extension("log");
+    let log = std::fs::File::create(&log_path).expect("log file");
     let child = Command::new(gatewright())
         .arg("serve")
         .arg("--config-dir")
@@ -125,7 +144,10 @@ pub fn start_serve(dir: &Path, xds: u16, admin: u16, extra: &[&str]) -> Proc {
         .stderr(log)
         .spawn()
         .expect("start gatewright serve");
-    Proc(child)
+    Proc {
+        child,
+        log: Some(log_path),
+    }
 }
 
 /// Polls until `f` holds, panicking after `timeout`.
