@@ -51,7 +51,7 @@ for n in "${sizes[@]}"; do
     kill -0 "$serve_pid" 2>/dev/null || { cat "$work/serve-$n.log" >&2; exit 1; }
     sleep 0.5
   done
-  first=$(sed 's/\x1b\[[0-9;]*m//g' "$work/serve-$n.log" | grep -o 'elapsed_ms=[0-9]*' | head -1 | cut -d= -f2 || true)
+  first=$(grep -o 'elapsed_ms=[0-9]*' "$work/serve-$n.log" | head -1 | cut -d= -f2 || true)
   prev=0
   for _ in $(seq 1 60); do
     sleep 1

@@ -288,6 +288,8 @@ fn main() -> ExitCode {
                     tracing_subscriber::EnvFilter::try_from_default_env()
                         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
                 )
+                // Colours only on a terminal: a log file or pipe gets plain text.
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
                 .init();
             let rt = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
