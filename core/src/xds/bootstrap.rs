@@ -16,6 +16,23 @@ use crate::translate::ir::GatewayIr;
 /// The cluster name of the xDS server inside an ADS bootstrap.
 pub const XDS_CLUSTER: &str = "gatewright-xds";
 
+/// Longest wait between two attempts to reopen the xDS stream (Envoy's default is 30 s).
+pub const XDS_RETRY_MAX_MS: u64 = 5_000;
+
+/// How the proxy retries a lost xDS stream: a restarted controller is found within
+/// [`XDS_RETRY_MAX_MS`] rather than up to 30 s later, the default, during which the proxy
+/// would keep serving stale configuration. Envoy jitters every wait, so many proxies do not
+/// come back in step.
+fn xds_retry_policy() -> core::RetryPolicy {
+    core::RetryPolicy {
+        retry_back_off: Some(core::BackoffStrategy {
+            base_interval: Some(duration_ms(500)),
+            max_interval: Some(duration_ms(XDS_RETRY_MAX_MS)),
+        }),
+        ..Default::default()
+    }
+}
+
 /// Where the proxy's admin interface listens; port 0 lets the OS pick, so several Envoys never collide.
 #[derive(Debug, Clone)]
 pub struct AdminAddress {
@@ -202,6 +219,7 @@ pub fn ads_bootstrap_tls(
                     target_specifier: Some(core::grpc_service::TargetSpecifier::EnvoyGrpc(
                         core::grpc_service::EnvoyGrpc {
                             cluster_name: XDS_CLUSTER.into(),
+                            retry_policy: Some(xds_retry_policy()),
                             ..Default::default()
                         },
                     )),

@@ -180,14 +180,16 @@ fn killing_the_controller_under_load_drops_no_request_and_a_restart_converges() 
         "{failed} requests failed while the controller was away"
     );
 
-    // The adopted Envoy follows the new controller.
+    // The adopted Envoy follows the new controller, once it reopens its xDS stream: at most
+    // the bootstrap's longest retry wait after the controller is back.
     let route = env.dir.path().join("quickstart.yaml");
     let text = std::fs::read_to_string(&route).expect("read");
     atomic_write(
         &route,
         &text.replace("- www.example.com", "- after.example.com"),
     );
-    wait_until(Duration::from_secs(5), || {
+    let retry = Duration::from_millis(gatewright::xds::bootstrap::XDS_RETRY_MAX_MS);
+    wait_until(retry + Duration::from_secs(5), || {
         serving(env.listener, "after.example.com")
     });
     drop(serve);
