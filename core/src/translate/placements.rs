@@ -7,6 +7,8 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
+
 use super::hostnames;
 use super::ir::*;
 use super::listeners::{ListenerCtx, Protocol};
@@ -308,8 +310,11 @@ pub struct Placements {
     /// `attachedRoutes` per listener index.
     pub attached: Vec<i32>,
     /// Clusters by name, with the routes using each sorted by route (the first route's
-    /// definition is used; a `Vec`, as most clusters have one user).
-    clusters: BTreeMap<ClusterName, Vec<(ObjectKey, Arc<ClusterIr>)>>,
+    /// definition is used; a `Vec`, as most clusters have one user). Hashed, not ordered:
+    /// every route looks its clusters up here, and names sharing a long `namespace/service`
+    /// prefix made an ordered search compare a few dozen of them; the order the IR needs is
+    /// made in [`Placements::refresh_clusters`].
+    clusters: FxHashMap<ClusterName, Vec<(ObjectKey, Arc<ClusterIr>)>>,
     /// Names whose users changed since the last refresh, with repeats: a push costs no search,
     /// and a refresh from nothing needs none of them (see [`Placements::refresh_clusters`]).
     dirty_clusters: Vec<ClusterName>,
@@ -438,7 +443,7 @@ impl Placements {
         if clusters.is_empty() {
             // Every refresh leaves `clusters` holding the first user's cluster of every name,
             // and every change since marked its name dirty: from nothing, that is all of them,
-            // built in one pass instead of a search per name.
+            // sorted once and built in one pass instead of a search per name.
             self.dirty_clusters.clear();
             let all: BTreeMap<ClusterName, Arc<ClusterIr>> = self
                 .clusters
