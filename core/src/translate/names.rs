@@ -2,6 +2,8 @@
 //! built for every route of every translation, so they are appended piece by piece rather
 //! than through the formatting machinery (which costs as much as the rest of a route's name).
 
+use crate::model::{GrpcRouteMatch, HttpHeaderMatch, HttpRouteMatch};
+
 /// Appends parts separated by `/`.
 fn join(out: &mut String, parts: &[&str]) {
     for (i, p) in parts.iter().enumerate() {
@@ -34,6 +36,117 @@ pub fn cluster(namespace: &str, service: &str, port: i32, h2c: bool) -> String {
     out
 }
 
+/// A stable, content-derived identifier for a rule: its name, else `m` and the hash of its
+/// matches (`rule-<index>` when it has none), so a rule keeps its routes' names when other
+/// rules move around it.
+pub fn rule_id<M: RuleMatch>(name: Option<&str>, matches: Option<&[M]>, index: usize) -> String {
+    match (name, matches) {
+        (Some(n), _) => n.to_string(),
+        (None, Some(list)) if !list.is_empty() => {
+            let mut h = Fnv1a::default();
+            for m in list {
+                m.feed(&mut h);
+            }
+            hashed_rule(h.hash)
+        }
+        (None, _) => format!("rule-{index}"),
+    }
+}
+
+/// A rule match, fed field by field into a rule's hash. Written out rather than serialized:
+/// this runs for every rule of every translation, and streaming the matches as JSON cost
+/// about 5 % of a translation. Every field goes in, so matches that differ hash apart.
+pub trait RuleMatch {
+    /// Feeds every field, in declaration order.
+    fn feed(&self, h: &mut Fnv1a);
+}
+
+impl RuleMatch for HttpRouteMatch {
+    fn feed(&self, h: &mut Fnv1a) {
+        match &self.path {
+            Some(p) => {
+                h.opt(p.type_.as_deref());
+                h.opt(p.value.as_deref());
+            }
+            None => h.none(),
+        }
+        h.headers(self.headers.as_deref());
+        h.headers(self.query_params.as_deref());
+        h.opt(self.method.as_deref());
+    }
+}
+
+impl RuleMatch for GrpcRouteMatch {
+    fn feed(&self, h: &mut Fnv1a) {
+        match &self.method {
+            Some(m) => {
+                h.opt(m.type_.as_deref());
+                h.opt(m.service.as_deref());
+                h.opt(m.method.as_deref());
+            }
+            None => h.none(),
+        }
+        h.headers(self.headers.as_deref());
+    }
+}
+
+/// FNV-1a: a stable hash for names (std's hasher may change between Rust releases).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h = Fnv1a::default();
+    h.update(bytes);
+    h.hash
+}
+
+/// FNV-1a over fields. A field ends with a byte no UTF-8 text holds (0xff after a text, 0xfe
+/// for an absent one, 0xfd after a list), so different fields never feed the same bytes.
+pub struct Fnv1a {
+    hash: u64,
+}
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a {
+            hash: 0xcbf29ce484222325,
+        }
+    }
+}
+
+impl Fnv1a {
+    fn update(&mut self, bytes: &[u8]) {
+        let mut hash = self.hash;
+        for b in bytes {
+            hash = (hash ^ u64::from(*b)).wrapping_mul(0x100000001b3);
+        }
+        self.hash = hash;
+    }
+
+    fn none(&mut self) {
+        self.update(&[0xfe]);
+    }
+
+    fn opt(&mut self, text: Option<&str>) {
+        match text {
+            Some(t) => {
+                self.update(t.as_bytes());
+                self.update(&[0xff]);
+            }
+            None => self.none(),
+        }
+    }
+
+    fn headers(&mut self, list: Option<&[HttpHeaderMatch]>) {
+        let Some(list) = list else {
+            return self.none();
+        };
+        for m in list {
+            self.opt(m.type_.as_deref());
+            self.opt(Some(&m.name));
+            self.opt(Some(&m.value));
+        }
+        self.update(&[0xfd]);
+    }
+}
+
 /// `m` and 16 hex digits: a rule without a name, by the hash of its matches.
 pub fn hashed_rule(hash: u64) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -48,6 +161,77 @@ pub fn hashed_rule(hash: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{GrpcMethodMatch, HttpPathMatch};
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of("[a-c/]{0,3}")
+    }
+
+    fn header() -> impl Strategy<Value = HttpHeaderMatch> {
+        (text(), "[a-c]{0,2}", "[a-c/]{0,2}").prop_map(|(type_, name, value)| HttpHeaderMatch {
+            type_,
+            name,
+            value,
+        })
+    }
+
+    fn http_match() -> impl Strategy<Value = HttpRouteMatch> {
+        (
+            proptest::option::of((text(), text())),
+            proptest::option::of(proptest::collection::vec(header(), 0..3)),
+            proptest::option::of(proptest::collection::vec(header(), 0..3)),
+            text(),
+        )
+            .prop_map(|(path, headers, query_params, method)| HttpRouteMatch {
+                path: path.map(|(type_, value)| HttpPathMatch { type_, value }),
+                headers,
+                query_params,
+                method,
+            })
+    }
+
+    fn id(matches: &[HttpRouteMatch]) -> String {
+        rule_id(None, Some(matches), 3)
+    }
+
+    proptest! {
+        /// Matches that differ in any field (small alphabets make near misses common: a text
+        /// moved from one field to the next, an empty list against none) get different ids,
+        /// and equal matches the same one.
+        #[test]
+        fn different_matches_get_different_ids(
+            a in proptest::collection::vec(http_match(), 1..3),
+            b in proptest::collection::vec(http_match(), 1..3),
+        ) {
+            prop_assert_eq!(a == b, id(&a) == id(&b), "{:?} / {:?}", a, b);
+        }
+    }
+
+    #[test]
+    fn a_rule_is_named_by_its_name_else_its_matches_else_its_index() {
+        let m = HttpRouteMatch {
+            method: Some("GET".into()),
+            ..Default::default()
+        };
+        assert_eq!(rule_id(Some("api"), Some(&[m.clone()][..]), 0), "api");
+        assert!(id(&[m]).starts_with('m'));
+        assert_eq!(rule_id::<HttpRouteMatch>(None, None, 2), "rule-2");
+        assert_eq!(rule_id::<HttpRouteMatch>(None, Some(&[]), 2), "rule-2");
+        // gRPC: the service and the method are fields of their own.
+        let grpc = |service: &str, method: &str| GrpcRouteMatch {
+            method: Some(GrpcMethodMatch {
+                type_: None,
+                service: Some(service.into()),
+                method: Some(method.into()),
+            }),
+            headers: None,
+        };
+        assert_ne!(
+            rule_id(None, Some(&[grpc("a", "bc")][..]), 0),
+            rule_id(None, Some(&[grpc("ab", "c")][..]), 0)
+        );
+    }
 
     /// The names read as the formatting machinery would write them.
     #[test]

@@ -12,6 +12,7 @@ use super::filters;
 use super::hostnames;
 use super::ir::*;
 use super::listeners::ListenerCtx;
+use super::names::{fnv1a, rule_id};
 use crate::diagnostic::Diagnostic;
 use crate::model::*;
 use crate::snapshot::Snapshot;
@@ -187,85 +188,6 @@ impl RuleOutcome {
     fn rule_invalid(&mut self, problem: String) {
         self.invalid_rules += 1;
         self.unsupported.get_or_insert(problem);
-    }
-}
-
-/// A stable, content-derived identifier for a rule: its name, else its matches.
-fn rule_id<T: serde::Serialize>(name: Option<&str>, matches: &T, index: usize) -> String {
-    match name {
-        Some(n) => n.to_string(),
-        None => {
-            // The hash of the matches' JSON, streamed: no text is built.
-            let mut w = Fnv1a::default();
-            if serde_json::to_writer(&mut w, matches).is_err() || w.is(b"null") || w.is(b"[]") {
-                format!("rule-{index}")
-            } else {
-                super::names::hashed_rule(w.hash)
-            }
-        }
-    }
-}
-
-/// FNV-1a: a stable hash for names (std's hasher may change between Rust releases).
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut w = Fnv1a::default();
-    w.update(bytes);
-    w.hash
-}
-
-/// FNV-1a over everything written to it, keeping the first bytes to recognise short texts.
-#[derive(Clone)]
-struct Fnv1a {
-    hash: u64,
-    len: usize,
-    head: [u8; 4],
-}
-
-impl Default for Fnv1a {
-    fn default() -> Self {
-        Fnv1a {
-            hash: 0xcbf29ce484222325,
-            len: 0,
-            head: [0; 4],
-        }
-    }
-}
-
-impl Fnv1a {
-    fn update(&mut self, bytes: &[u8]) {
-        if self.len < self.head.len() {
-            for (h, b) in self.head.iter_mut().skip(self.len).zip(bytes) {
-                *h = *b;
-            }
-        }
-        self.len += bytes.len();
-        let mut hash = self.hash;
-        for b in bytes {
-            hash = (hash ^ u64::from(*b)).wrapping_mul(0x100000001b3);
-        }
-        self.hash = hash;
-    }
-
-    /// Whether exactly `text` was written (for texts of up to four bytes).
-    fn is(&self, text: &[u8]) -> bool {
-        self.len == text.len() && self.head.get(..self.len) == Some(text)
-    }
-}
-
-impl std::io::Write for Fnv1a {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.update(buf);
-        Ok(buf.len())
-    }
-
-    /// Takes everything at once: the default loops over `write`.
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.update(buf);
-        Ok(())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
@@ -474,7 +396,7 @@ impl RuleCtx<'_> {
     pub fn http(&mut self, spec: &HttpRouteSpec) -> RuleOutcome {
         let mut out = RuleOutcome::default();
         for (ri, rule) in spec.rules.iter().flatten().enumerate() {
-            let id = rule_id(rule.name.as_deref(), &rule.matches, ri);
+            let id = rule_id(rule.name.as_deref(), rule.matches.as_deref(), ri);
             let mut request_headers = HeaderModsIr::default();
             let mut response_headers = HeaderModsIr::default();
             let mut mirrors = Vec::new();
@@ -629,7 +551,7 @@ impl RuleCtx<'_> {
         };
         for (ri, rule) in rules.iter().enumerate() {
             let session = session_ir(rule.session_persistence.as_ref(), self.route.key);
-            let id = rule_id(rule.name.as_deref(), &rule.matches, ri);
+            let id = rule_id(rule.name.as_deref(), rule.matches.as_deref(), ri);
             let mut request_headers = HeaderModsIr::default();
             let mut response_headers = HeaderModsIr::default();
             let mut mirrors = Vec::new();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use gatewright::engine::Change;
 use gatewright::load::{files, LoadResult};
 use gatewright::provider::Provider;
-use gatewright::translate::routes::fnv1a;
+use gatewright::translate::names::fnv1a;
 use gatewright::{Diagnostic, ObjectKey};
 
 /// What is remembered of a file's last good contents: the objects themselves live in the

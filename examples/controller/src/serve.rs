@@ -205,7 +205,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     // Stable per config dir, so a restarted controller finds (and adopts) its Envoys.
     let work_dir = std::env::temp_dir().join(format!(
         "gatewright-{:016x}",
-        gatewright::translate::routes::fnv1a(config_dir.to_string_lossy().as_bytes())
+        gatewright::translate::names::fnv1a(config_dir.to_string_lossy().as_bytes())
     ));
     let (xds, mut xds_events) = XdsServer::new();
 
@@ -763,13 +763,13 @@ fn status_file_name(key: &ObjectKey) -> String {
 /// The key of a status file in `Controller::written`: a hash, not the path (30,000 paths at
 /// 10,000 routes), since the files all sit in one directory under distinct names.
 fn path_key(path: &Path) -> u64 {
-    gatewright::translate::routes::fnv1a(path.as_os_str().as_encoded_bytes())
+    gatewright::translate::names::fnv1a(path.as_os_str().as_encoded_bytes())
 }
 
 /// Writes a status file unless it says what it said (times aside); remembers a hash of it.
 fn write_if_changed(path: &Path, text: &str, written: &mut BTreeMap<u64, u64>) {
     // Compare without timestamps, so a retranslation that changed nothing writes nothing.
-    let stable = gatewright::translate::routes::fnv1a(strip_times(text).as_bytes());
+    let stable = gatewright::translate::names::fnv1a(strip_times(text).as_bytes());
     let key = path_key(path);
     if written.get(&key) != Some(&stable) {
         if let Err(e) = atomic_write(path, text) {
