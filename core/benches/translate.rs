@@ -24,7 +24,7 @@ fn chosen() -> &'static dyn std::alloc::GlobalAlloc {
     if SYSTEM_ALLOC {
         &std::alloc::System
     } else {
-        &mimalloc::MiMalloc
+        &gatewright::alloc::Allocator
     }
 }
 

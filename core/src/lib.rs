@@ -4,7 +4,12 @@
 //! Files, sockets, processes and clocks live behind the provider and sink traits.
 
 #![warn(missing_docs)]
+// Only the allocator (feature `mimalloc`) needs `unsafe`; the translation has none.
+#![deny(unsafe_code)]
 
+#[cfg(feature = "mimalloc")]
+#[allow(unsafe_code)]
+pub mod alloc;
 pub mod diagnostic;
 pub mod engine;
 pub mod explain;

@@ -11,7 +11,7 @@ use gatewright::{Kind, Object};
 // serves them at about a third of glibc malloc's cost (BENCHMARKS.md), as Envoy itself links
 // tcmalloc for the same reason.
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: gatewright::alloc::Allocator = gatewright::alloc::Allocator;
 
 #[derive(Parser)]
 #[command(
