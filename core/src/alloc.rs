@@ -6,7 +6,7 @@
 //! path only while the size class has a free block at hand; otherwise it over-allocates
 //! (`size + align - 1`) from the next size class, so a class it left empty stays empty and every
 //! later request of that size pays the slow path. A translation allocates tens of blocks per
-//! route: about one in ten took it (3.6 % of a translation's instructions, callgrind, 1,000
+//! route: about one in eight took it (3.6 % of a translation's instructions, callgrind, 1,000
 //! routes), and blocks came out one size class larger. Upstream:
 //! <https://github.com/purpleprotocol/mimalloc_rust/pull/170>.
 
