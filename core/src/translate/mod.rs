@@ -31,6 +31,8 @@ pub mod state;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use crate::diagnostic::Diagnostic;
 use crate::model::*;
 use crate::snapshot::Snapshot;
@@ -107,6 +109,9 @@ fn isolated(listeners: &[ListenerCtx], li: usize, hosts: Vec<String>) -> Vec<Str
         return hosts;
     }
     let siblings = listeners::sibling_hostnames(listeners, li);
+    if siblings.is_empty() {
+        return hosts;
+    }
     hostnames::isolate(hosts, l.hostname.as_deref(), &siblings)
 }
 
@@ -124,15 +129,19 @@ pub trait Parents {
     fn listeners(&self, namespace: &str, name: &str) -> Option<(&ObjectKey, &[ListenerCtx])>;
 }
 
+/// One entry per parentRef (or per listener a parentRef attaches to). Most routes name one
+/// parent and attach to one listener: held inline, these lists cost no allocation of their own.
+pub type PerParent<T> = SmallVec<[T; 1]>;
+
 /// One parentRef of a route that reached a Gateway of ours without being refused outright.
 #[derive(Debug, Clone)]
 pub struct ParentPart {
     /// The Gateway (for a ListenerSet parent, the set's Gateway).
     pub gateway: ObjectKey,
     /// Listeners counting the route in `attachedRoutes`.
-    pub attached: Vec<usize>,
+    pub attached: PerParent<usize>,
     /// Ready listeners the route is placed on, with the hostnames it serves on each.
-    pub placed: Vec<(usize, Vec<String>)>,
+    pub placed: PerParent<(usize, Vec<String>)>,
 }
 
 /// Everything one route contributes to a translation.
@@ -140,13 +149,13 @@ pub struct ParentPart {
 pub struct RouteResult {
     /// Gateways and ListenerSets its parentRefs name, whatever became of them: a change to
     /// any of them may change this result.
-    pub refs: Vec<ObjectKey>,
+    pub refs: PerParent<ObjectKey>,
     /// The rules, built once for every parent; None when no parentRef names a Gateway of ours.
     pub outcome: Option<Arc<RuleOutcome>>,
     /// One status entry per parentRef naming a Gateway of ours, with that Gateway.
-    pub parents: Vec<(ObjectKey, RouteParentStatus)>,
+    pub parents: PerParent<(ObjectKey, RouteParentStatus)>,
     /// What the route adds to each Gateway, per parentRef.
-    pub parts: Vec<ParentPart>,
+    pub parts: PerParent<ParentPart>,
 }
 
 impl RouteResult {
@@ -249,14 +258,7 @@ fn route_parents(
         time: &opts.time,
     };
     let route_ns = view.meta.ns();
-    // Sized once: most routes name one parent, and a grown Vec starts at four.
-    let n = view.parent_refs.len();
-    let mut out = RouteResult {
-        refs: Vec::with_capacity(n),
-        outcome: None,
-        parents: Vec::with_capacity(n),
-        parts: Vec::with_capacity(n),
-    };
+    let mut out = RouteResult::default();
     let mut build = Some(build);
     let kind = view.key.kind;
     let uses_hostnames = matches!(kind, Kind::HttpRoute | Kind::GrpcRoute | Kind::TlsRoute);
@@ -336,8 +338,8 @@ fn route_parents(
         let attachment = routes::attach(snapshot, view, parent, listeners, uses_hostnames);
         let mut part = ParentPart {
             gateway: gw_key.clone(),
-            attached: Vec::with_capacity(attachment.listeners.len()),
-            placed: Vec::with_capacity(attachment.listeners.len()),
+            attached: PerParent::new(),
+            placed: PerParent::new(),
         };
         let mut accepted = attachment.accepted;
         let mut partially_invalid = None;

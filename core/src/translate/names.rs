@@ -16,9 +16,11 @@ fn join(out: &mut String, parts: &[&str]) {
 
 /// `kind/namespace/name/rule/match`: the name of one match of one rule of a route (`kind`
 /// is the lower-case route kind, `rule` the rule's id).
-pub fn route(kind: &str, namespace: &str, name: &str, rule: &str, index: usize) -> String {
-    let mut out = String::with_capacity(kind.len() + namespace.len() + name.len() + rule.len() + 8);
-    join(&mut out, &[kind, namespace, name, rule]);
+pub fn route(kind: &str, namespace: &str, name: &str, rule: &RuleId<'_>, index: usize) -> String {
+    let mut out = String::with_capacity(kind.len() + namespace.len() + name.len() + 32);
+    join(&mut out, &[kind, namespace, name]);
+    out.push('/');
+    rule.write_to(&mut out);
     out.push('/');
     out.push_str(itoa::Buffer::new().format(index));
     out
@@ -39,17 +41,64 @@ pub fn cluster(namespace: &str, service: &str, port: i32, h2c: bool) -> String {
 /// A stable, content-derived identifier for a rule: its name, else `m` and the hash of its
 /// matches (`rule-<index>` when it has none), so a rule keeps its routes' names when other
 /// rules move around it.
-pub fn rule_id<M: RuleMatch>(name: Option<&str>, matches: Option<&[M]>, index: usize) -> String {
+pub fn rule_id<'a, M: RuleMatch>(
+    name: Option<&'a str>,
+    matches: Option<&[M]>,
+    index: usize,
+) -> RuleId<'a> {
     match (name, matches) {
-        (Some(n), _) => n.to_string(),
+        (Some(n), _) => RuleId::Named(n),
         (None, Some(list)) if !list.is_empty() => {
             let mut h = Fnv1a::default();
             for m in list {
                 m.feed(&mut h);
             }
-            hashed_rule(h.hash)
+            RuleId::Hashed(h.hash)
         }
-        (None, _) => format!("rule-{index}"),
+        (None, _) => RuleId::Index(index),
+    }
+}
+
+/// A rule's id (see [`rule_id`]), spelled only where a name or message is written: every
+/// rule of every translation has one, and most are never printed but into a route's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleId<'a> {
+    /// The rule's `name`.
+    Named(&'a str),
+    /// `m` and the hash of the rule's matches, in 16 hex digits.
+    Hashed(u64),
+    /// `rule-` and the rule's index, for a rule with neither name nor matches.
+    Index(usize),
+}
+
+impl RuleId<'_> {
+    /// Appends the id.
+    pub fn write_to(&self, out: &mut String) {
+        match *self {
+            RuleId::Named(n) => out.push_str(n),
+            RuleId::Hashed(hash) => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.reserve(17);
+                out.push('m');
+                for shift in (0..16).rev() {
+                    out.push(char::from(HEX[((hash >> (shift * 4)) & 0xf) as usize]));
+                }
+            }
+            RuleId::Index(i) => {
+                out.push_str("rule-");
+                out.push_str(itoa::Buffer::new().format(i));
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for RuleId<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            RuleId::Named(n) => f.write_str(n),
+            RuleId::Hashed(hash) => write!(f, "m{hash:016x}"),
+            RuleId::Index(i) => write!(f, "rule-{i}"),
+        }
     }
 }
 
@@ -147,17 +196,6 @@ impl Fnv1a {
     }
 }
 
-/// `m` and 16 hex digits: a rule without a name, by the hash of its matches.
-pub fn hashed_rule(hash: u64) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(17);
-    out.push('m');
-    for shift in (0..16).rev() {
-        out.push(char::from(HEX[((hash >> (shift * 4)) & 0xf) as usize]));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,7 +230,7 @@ mod tests {
     }
 
     fn id(matches: &[HttpRouteMatch]) -> String {
-        rule_id(None, Some(matches), 3)
+        rule_id(None, Some(matches), 3).to_string()
     }
 
     proptest! {
@@ -214,10 +252,19 @@ mod tests {
             method: Some("GET".into()),
             ..Default::default()
         };
-        assert_eq!(rule_id(Some("api"), Some(&[m.clone()][..]), 0), "api");
+        assert_eq!(
+            rule_id(Some("api"), Some(&[m.clone()][..]), 0).to_string(),
+            "api"
+        );
         assert!(id(&[m]).starts_with('m'));
-        assert_eq!(rule_id::<HttpRouteMatch>(None, None, 2), "rule-2");
-        assert_eq!(rule_id::<HttpRouteMatch>(None, Some(&[]), 2), "rule-2");
+        assert_eq!(
+            rule_id::<HttpRouteMatch>(None, None, 2).to_string(),
+            "rule-2"
+        );
+        assert_eq!(
+            rule_id::<HttpRouteMatch>(None, Some(&[]), 2).to_string(),
+            "rule-2"
+        );
         // gRPC: the service and the method are fields of their own.
         let grpc = |service: &str, method: &str| GrpcRouteMatch {
             method: Some(GrpcMethodMatch {
@@ -237,18 +284,26 @@ mod tests {
     #[test]
     fn names_match_format() {
         assert_eq!(
-            route("httproute", "default", "r", "m00ff", 12),
-            "httproute/default/r/m00ff/12"
+            route("httproute", "default", "r", &RuleId::Named("api"), 12),
+            "httproute/default/r/api/12"
         );
         assert_eq!(
-            route("grpcroute", "ns", "g", "rule-0", 0),
+            route("httproute", "default", "r", &RuleId::Hashed(0xff), 3),
+            "httproute/default/r/m00000000000000ff/3"
+        );
+        assert_eq!(
+            route("grpcroute", "ns", "g", &RuleId::Index(0), 0),
             "grpcroute/ns/g/rule-0/0"
         );
         assert_eq!(cluster("ns", "svc", 8080, false), "ns/svc/8080");
         assert_eq!(cluster("ns", "svc", 80, true), "ns/svc/80/h2c");
         assert_eq!(cluster("ns", "svc", -1, false), "ns/svc/-1");
         for h in [0u64, 1, 0xdead_beef, u64::MAX, 0x0123_4567_89ab_cdef] {
-            assert_eq!(hashed_rule(h), format!("m{h:016x}"));
+            for id in [RuleId::Hashed(h), RuleId::Index(h as usize)] {
+                let mut written = String::new();
+                id.write_to(&mut written);
+                assert_eq!(written, id.to_string());
+            }
         }
     }
 }

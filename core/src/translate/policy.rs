@@ -33,7 +33,9 @@ pub fn for_port<'a>(
     port_name: Option<&str>,
 ) -> Option<&'a BackendTlsPolicy> {
     let ns = service.metadata.ns();
-    let mut candidates: Vec<(bool, &'a BackendTlsPolicy)> = snapshot
+    // The first of the most specific (a section over the whole Service), then oldest: a
+    // minimum, not a sorted list (this runs for every backend of every route).
+    snapshot
         .backend_tls_policies_in(ns)
         .filter_map(|p| {
             p.spec
@@ -51,16 +53,15 @@ pub fn for_port<'a>(
                 .min()
                 .map(|wildcard| (wildcard, p))
         })
-        .collect();
-    candidates.sort_by(|(wa, a), (wb, b)| wa.cmp(wb).then_with(|| age(a).cmp(&age(b))));
-    candidates.first().map(|(_, p)| *p)
+        .min_by(|(wa, a), (wb, b)| wa.cmp(wb).then_with(|| age(a).cmp(&age(b))))
+        .map(|(_, p)| p)
 }
 
 /// Precedence between policies: older first, then by name.
-fn age(p: &BackendTlsPolicy) -> (String, String) {
+fn age(p: &BackendTlsPolicy) -> (&str, &str) {
     (
-        p.metadata.creation_timestamp.clone().unwrap_or_default(),
-        p.metadata.name.clone(),
+        p.metadata.creation_timestamp.as_deref().unwrap_or_default(),
+        &p.metadata.name,
     )
 }
 

@@ -5,6 +5,8 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use super::backends::{self, BackendError, Caller};
 use super::cache::Dep;
 use super::duration::parse_ms;
@@ -12,7 +14,7 @@ use super::filters;
 use super::hostnames;
 use super::ir::*;
 use super::listeners::ListenerCtx;
-use super::names::{fnv1a, rule_id};
+use super::names::{fnv1a, rule_id, RuleId};
 use crate::diagnostic::Diagnostic;
 use crate::model::*;
 use crate::snapshot::Snapshot;
@@ -35,7 +37,7 @@ pub struct RouteView<'a> {
 #[derive(Debug, Clone)]
 pub struct Attachment {
     /// Indexes of the listeners attached to, with the hostnames served on each.
-    pub listeners: Vec<(usize, Vec<String>)>,
+    pub listeners: super::PerParent<(usize, Vec<String>)>,
     /// The Accepted condition's (status, reason, message).
     pub accepted: (bool, &'static str, Cow<'static, str>),
 }
@@ -51,59 +53,33 @@ pub fn attach(
 ) -> Attachment {
     let kind = route.key.kind.as_str();
     let route_ns = route.meta.ns();
-    let candidates: Vec<usize> = (0..listeners.len())
-        .filter(|&i| {
-            let l = &listeners[i];
-            // A Gateway parent means its own listeners; a ListenerSet parent, that set's.
-            let by_parent = match parent.kind() {
-                "ListenerSet" => {
-                    l.owner.kind == Kind::ListenerSet
-                        && *l.owner.name == *parent.name
-                        && &*l.owner.namespace == parent.ns(route_ns)
-                }
-                _ => l.owner.kind == Kind::Gateway,
-            };
-            by_parent
-                && parent.section_name.as_deref().is_none_or(|s| s == l.name)
-                && parent.port.is_none_or(|p| p == l.port)
-        })
-        .collect();
-    if candidates.is_empty() {
-        let what = match (&parent.section_name, parent.port) {
-            (Some(s), Some(p)) => format!("listener {s} on port {p}"),
-            (Some(s), None) => format!("listener {s}"),
-            (None, Some(p)) => format!("port {p}"),
-            (None, None) => "listeners".to_string(),
+    // One pass; the refusals keep their order: no listener selected, none allowing the
+    // route, none sharing a hostname with it.
+    let (mut selected, mut allowed) = (false, false);
+    let mut attached = super::PerParent::new();
+    for (i, l) in listeners.iter().enumerate() {
+        // A Gateway parent means its own listeners; a ListenerSet parent, that set's.
+        let by_parent = match parent.kind() {
+            "ListenerSet" => {
+                l.owner.kind == Kind::ListenerSet
+                    && *l.owner.name == *parent.name
+                    && &*l.owner.namespace == parent.ns(route_ns)
+            }
+            _ => l.owner.kind == Kind::Gateway,
         };
-        return Attachment {
-            listeners: Vec::new(),
-            accepted: (
-                false,
-                reasons::NO_MATCHING_PARENT,
-                format!("No {what} found on the parent").into(),
-            ),
-        };
-    }
-    let allowed: Vec<usize> = candidates
-        .into_iter()
-        .filter(|&i| {
-            listeners[i].allows_kind(kind) && listeners[i].allows_namespace(snapshot, route_ns)
-        })
-        .collect();
-    if allowed.is_empty() {
-        return Attachment {
-            listeners: Vec::new(),
-            accepted: (
-                false,
-                reasons::NOT_ALLOWED_BY_LISTENERS,
-                format!("No listener allows {kind} routes from namespace {route_ns}").into(),
-            ),
-        };
-    }
-    let mut attached = Vec::with_capacity(allowed.len());
-    for i in allowed {
+        if !(by_parent
+            && parent.section_name.as_deref().is_none_or(|s| s == l.name)
+            && parent.port.is_none_or(|p| p == l.port))
+        {
+            continue;
+        }
+        selected = true;
+        if !(l.allows_kind(kind) && l.allows_namespace(snapshot, route_ns)) {
+            continue;
+        }
+        allowed = true;
         let hosts = if uses_hostnames {
-            hostnames::intersect(listeners[i].hostname.as_deref(), route.hostnames)
+            hostnames::intersect(l.hostname.as_deref(), route.hostnames)
         } else {
             vec!["*".to_string()]
         };
@@ -111,9 +87,35 @@ pub fn attach(
             attached.push((i, hosts));
         }
     }
+    if !selected {
+        let what = match (&parent.section_name, parent.port) {
+            (Some(s), Some(p)) => format!("listener {s} on port {p}"),
+            (Some(s), None) => format!("listener {s}"),
+            (None, Some(p)) => format!("port {p}"),
+            (None, None) => "listeners".to_string(),
+        };
+        return Attachment {
+            listeners: super::PerParent::new(),
+            accepted: (
+                false,
+                reasons::NO_MATCHING_PARENT,
+                format!("No {what} found on the parent").into(),
+            ),
+        };
+    }
+    if !allowed {
+        return Attachment {
+            listeners: super::PerParent::new(),
+            accepted: (
+                false,
+                reasons::NOT_ALLOWED_BY_LISTENERS,
+                format!("No listener allows {kind} routes from namespace {route_ns}").into(),
+            ),
+        };
+    }
     if attached.is_empty() {
         return Attachment {
-            listeners: Vec::new(),
+            listeners: super::PerParent::new(),
             accepted: (
                 false,
                 reasons::NO_MATCHING_LISTENER_HOSTNAME,
@@ -353,7 +355,7 @@ impl RuleCtx<'_> {
         &self,
         out: &mut RuleOutcome,
         kind: &str,
-        id: &str,
+        id: &RuleId<'_>,
         ri: usize,
         matchers: impl Iterator<Item = (usize, MatchIr)>,
         behaviour: RuleBehaviour,
@@ -394,8 +396,18 @@ impl RuleCtx<'_> {
 
     /// Builds the IR routes of an HTTPRoute.
     pub fn http(&mut self, spec: &HttpRouteSpec) -> RuleOutcome {
-        let mut out = RuleOutcome::default();
-        for (ri, rule) in spec.rules.iter().flatten().enumerate() {
+        let rules = spec.rules.as_deref().unwrap_or_default();
+        let mut out = RuleOutcome {
+            // One IR route per match: sized once.
+            routes: Vec::with_capacity(
+                rules
+                    .iter()
+                    .map(|r| r.matches.as_ref().map_or(0, Vec::len))
+                    .sum(),
+            ),
+            ..Default::default()
+        };
+        for (ri, rule) in rules.iter().enumerate() {
             let id = rule_id(rule.name.as_deref(), rule.matches.as_deref(), ri);
             let mut request_headers = HeaderModsIr::default();
             let mut response_headers = HeaderModsIr::default();
@@ -514,7 +526,8 @@ impl RuleCtx<'_> {
                     rewrite,
                 }
             };
-            let matchers: Vec<_> = rule.matches.iter().flatten().map(http_match).collect();
+            let matchers: SmallVec<[_; 1]> =
+                rule.matches.iter().flatten().map(http_match).collect();
             let bad_match = matchers.iter().find_map(|m| m.as_ref().err());
             out.rules += 1;
             if let Some(u) = unsupported.or(bad_match.map(|e| format!("rule {id}: {e}"))) {

@@ -83,7 +83,8 @@ fn same_routing(a: &[ListenerCtx], b: &[ListenerCtx]) -> bool {
 /// What a translation computed, and what changed since it was last asked.
 #[derive(Debug, Clone)]
 pub struct State {
-    /// Keep the indexes later changes need (off for a one-off translation).
+    /// Keep the indexes later changes need (off for a one-off translation: each update of an
+    /// untracked state starts over).
     track: bool,
     /// The options of the last update; None before the first.
     opts: Option<Options>,
@@ -189,6 +190,10 @@ impl State {
 
     /// Brings the state up to date with `snapshot`.
     pub fn update(&mut self, snapshot: &Snapshot, opts: &Options) {
+        if !self.track && self.opts.is_some() {
+            // Nothing was kept to take back what the last update placed.
+            *self = State::new(false);
+        }
         let same_opts = self.opts.as_ref().is_some_and(|o| {
             o.controller_name == opts.controller_name
                 && o.address == opts.address
@@ -291,11 +296,14 @@ impl State {
             let st = self.routes.get_mut(key).and_then(|r| status(key, r));
             statuses.push((key.clone(), st));
         }
-        if self.routes.is_empty() {
-            // Built in one pass; a merge into a full map would instead copy all of it.
-            self.routes = fresh.into_iter().collect();
-        } else {
-            self.routes.extend(fresh);
+        // A one-off translation never asks its routes again: their status is made.
+        if self.track {
+            if self.routes.is_empty() {
+                // Built in one pass; a merge into a full map would instead copy all of it.
+                self.routes = fresh.into_iter().collect();
+            } else {
+                self.routes.extend(fresh);
+            }
         }
         self.set_statuses(statuses);
         self.update_policies(snapshot, opts);
