@@ -375,7 +375,7 @@ mod compute {
             let snapshot = Snapshot::from_loaded(loaded.objects);
             let mut options = gatewright::Options::default();
             if let Some(c) = &opts.controller_name {
-                options.controller_name = c.clone();
+                options.controller_name = c.as_str().into();
             }
             if let Some(t) = &opts.time {
                 options.time = t.as_str().into();

@@ -508,7 +508,7 @@ fn translate(
         let snapshot = Snapshot::from_loaded(objects);
         let mut opts = gatewright::Options::default();
         if let Some(name) = controller_name {
-            opts.controller_name = name;
+            opts.controller_name = name.into();
         }
         let inner = gatewright::translate(&snapshot, &opts);
         let doc = output::document(&inner, &DocumentOptions::default())

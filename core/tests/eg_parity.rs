@@ -327,7 +327,7 @@ fn compare_status(id: &(Kind, String, String), eg: &Value, ours: &Value) -> Resu
 fn run_case(case: &str) -> Result<(), String> {
     let snap = snapshot(case);
     let opts = Options {
-        controller_name: CONTROLLER.to_string(),
+        controller_name: CONTROLLER.into(),
         ..Default::default()
     };
     let t = translate(&snap, &opts);

@@ -63,7 +63,7 @@ fn conformance_snapshot(files: &[PathBuf]) -> Snapshot {
 /// Every bootstrap of a snapshot: (label, JSON text).
 fn bootstraps(label: &str, snap: &Snapshot) -> Vec<(String, String)> {
     let opts = Options {
-        controller_name: eg_cases::CONTROLLER.to_string(),
+        controller_name: eg_cases::CONTROLLER.into(),
         ..Default::default()
     };
     let t = translate(snap, &opts);

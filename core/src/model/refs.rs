@@ -1,5 +1,7 @@
 //! References between objects: parents, backends, secrets, and the status blocks that echo them.
 
+use std::sync::Arc;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -195,9 +197,9 @@ pub struct ParametersReference {
 pub struct RouteParentStatus {
     /// The parentRef this status is about, as written in the spec.
     pub parent_ref: ParentReference,
-    /// The controller that wrote this entry.
-    #[schemars(transform = limits::CONTROLLER_NAME.schema())]
-    pub controller_name: String,
+    /// The controller that wrote this entry: one shared copy for every entry of a translation.
+    #[schemars(with = "String", transform = limits::CONTROLLER_NAME.schema())]
+    pub controller_name: Arc<str>,
     /// Accepted, ResolvedRefs and friends.
     #[serde(default)]
     #[schemars(transform = limits::PARENT_CONDITIONS.schema())]
@@ -230,9 +232,9 @@ pub struct PolicyStatus {
 pub struct PolicyAncestorStatus {
     /// The ancestor, usually a Gateway.
     pub ancestor_ref: ParentReference,
-    /// The controller that wrote this entry.
-    #[schemars(transform = limits::CONTROLLER_NAME.schema())]
-    pub controller_name: String,
+    /// The controller that wrote this entry: one shared copy for every entry of a translation.
+    #[schemars(with = "String", transform = limits::CONTROLLER_NAME.schema())]
+    pub controller_name: Arc<str>,
     /// Accepted, ResolvedRefs.
     #[serde(default)]
     #[schemars(transform = limits::PARENT_CONDITIONS.schema())]

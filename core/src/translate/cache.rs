@@ -104,9 +104,10 @@ impl RouteCache {
     }
 
     /// Stores a freshly built outcome with its dependencies (the route itself is implied).
-    pub fn insert(&mut self, route: ObjectKey, outcome: RuleOutcome) -> Arc<RuleOutcome> {
+    pub fn insert(&mut self, route: &ObjectKey, outcome: RuleOutcome) -> Arc<RuleOutcome> {
         self.built += 1;
         if !self.keep {
+            // The key is copied only when kept: a copy costs two reference counts.
             return Arc::new(outcome);
         }
         for d in &outcome.deps {
@@ -114,12 +115,12 @@ impl RouteCache {
                 Some(r) => r,
                 None => self.index.entry(d.clone()).or_default(),
             };
-            if let Err(i) = routes.binary_search(&route) {
+            if let Err(i) = routes.binary_search(route) {
                 routes.insert(i, route.clone());
             }
         }
         let o = Arc::new(outcome);
-        self.outcomes.insert(route, o.clone());
+        self.outcomes.insert(route.clone(), o.clone());
         o
     }
 

@@ -50,8 +50,9 @@ pub const DEFAULT_CONTROLLER_NAME: &str = "gateway.envoyproxy.io/gatewayclass-co
 /// Inputs of a translation besides the objects.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
-    /// GatewayClasses with this `controllerName` are ours.
-    pub controller_name: String,
+    /// GatewayClasses with this `controllerName` are ours. Shared by the status entries it
+    /// signs, one per route parent.
+    pub controller_name: Arc<str>,
     /// `lastTransitionTime` of every condition (the core reads no clock); shared by all of them.
     pub time: Arc<str>,
     /// The address Gateways are reachable at, reported in their status.
@@ -81,7 +82,7 @@ pub enum UsableAddresses {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            controller_name: DEFAULT_CONTROLLER_NAME.to_string(),
+            controller_name: DEFAULT_CONTROLLER_NAME.into(),
             time: Arc::from("1970-01-01T00:00:00Z"),
             address: None,
             usable_addresses: UsableAddresses::All,
@@ -312,7 +313,7 @@ fn route_parents(
                         let mut o = build.take().map(|b| b(&mut ctx)).unwrap_or_default();
                         o.clusters = ctx.clusters;
                         o.deps = ctx.deps.into_iter().flatten().collect();
-                        cache.insert(view.key.clone(), o)
+                        cache.insert(view.key, o)
                     }
                 };
                 out.outcome = Some(o.clone());

@@ -256,7 +256,7 @@ fn service_ports(
 pub fn statuses(
     snapshot: &Snapshot,
     gateways: &BTreeSet<ObjectKey>,
-    controller: &str,
+    controller: &Arc<str>,
     time: &Arc<str>,
 ) -> Vec<(ObjectKey, StatusBody)> {
     // Without policies there is nothing to report: skip the pass over every route.
@@ -336,7 +336,7 @@ pub fn statuses(
             .into_iter()
             .map(|ancestor_ref| PolicyAncestorStatus {
                 ancestor_ref,
-                controller_name: controller.to_string(),
+                controller_name: controller.clone(),
                 conditions: conditions.clone(),
             })
             .collect();

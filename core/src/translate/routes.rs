@@ -794,7 +794,7 @@ fn grpc_match(m: &GrpcRouteMatch) -> Result<MatchIr, String> {
 /// Builds a route's status entry for one parentRef.
 pub fn parent_status(
     parent: &ParentReference,
-    controller: &str,
+    controller: &Arc<str>,
     cb: &ConditionBuilder<'_>,
     accepted: (bool, &'static str, Cow<'static, str>),
     resolved: Result<(), &BackendError>,
@@ -815,7 +815,7 @@ pub fn parent_status(
     ];
     RouteParentStatus {
         parent_ref: parent.clone(),
-        controller_name: controller.to_string(),
+        controller_name: controller.clone(),
         conditions,
     }
 }

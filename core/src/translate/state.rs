@@ -316,7 +316,7 @@ impl State {
     fn update_classes(&mut self, snapshot: &Snapshot, opts: &Options) {
         let mut keys = BTreeSet::new();
         for class in snapshot.gateway_classes() {
-            if class.spec.controller_name != opts.controller_name {
+            if *class.spec.controller_name != *opts.controller_name {
                 continue;
             }
             let st = super::class_status(class, &opts.time);

@@ -198,7 +198,7 @@ fn main() -> ExitCode {
             let t = gatewright::translate(
                 &snapshot,
                 &gatewright::Options {
-                    controller_name,
+                    controller_name: controller_name.into(),
                     ..Default::default()
                 },
             );

@@ -456,7 +456,7 @@ impl Controller {
         // binds them directly.
         let usable = usable_addresses(self.engine.snapshot());
         self.engine.set_options(Options {
-            controller_name: self.opts.controller_name.clone(),
+            controller_name: self.opts.controller_name.as_str().into(),
             time: now().into(),
             address: Some(self.chosen_address()),
             usable_addresses: UsableAddresses::Only(usable),
