@@ -27,9 +27,19 @@ pub struct Snapshot {
     /// The slices themselves, not their keys: reading a Service's endpoints then follows no
     /// further lookup.
     slices: FxHashMap<String, FxHashMap<String, BTreeMap<ObjectKey, Arc<Object>>>>,
+    /// The kinds scanned per namespace at every backend (see [`by_namespace`]), by namespace: a
+    /// scan is then a hash lookup and a walk of that namespace's few, rather than a search of
+    /// every object.
+    by_namespace: FxHashMap<Arc<str>, BTreeMap<ObjectKey, Arc<Object>>>,
     /// One shared copy of each namespace name: keys of one namespace then compare their
     /// namespaces by pointer (see [`cmp_shared`]). Kept for the snapshot's life: namespaces are few.
     namespaces: BTreeSet<Arc<str>>,
+}
+
+/// Kinds whose objects of one namespace are looked for at every backend of every route
+/// (ReferenceGrants for cross-namespace references, BackendTLSPolicies for upstream TLS).
+fn by_namespace(kind: Kind) -> bool {
+    matches!(kind, Kind::ReferenceGrant | Kind::BackendTlsPolicy)
 }
 
 fn slice_service(o: &Object) -> Option<(String, String)> {
@@ -123,6 +133,12 @@ impl Snapshot {
                 .or_default()
                 .insert(key.clone(), object.clone());
         }
+        if by_namespace(key.kind) {
+            self.by_namespace
+                .entry(key.namespace.clone())
+                .or_default()
+                .insert(key.clone(), object.clone());
+        }
         self.index.insert(key.clone(), object.clone());
         let old = self.objects.insert(key.clone(), object);
         if old.is_none() {
@@ -162,6 +178,14 @@ impl Snapshot {
             self.index.remove(key);
             self.counts[key.kind as usize] -= 1;
         }
+        if by_namespace(key.kind) {
+            if let Some(list) = self.by_namespace.get_mut(&*key.namespace) {
+                list.remove(key);
+                if list.is_empty() {
+                    self.by_namespace.remove(&*key.namespace);
+                }
+            }
+        }
         if let Some(svc) = old.as_deref().and_then(slice_service) {
             self.unindex_slice(&svc, key);
         }
@@ -185,9 +209,22 @@ impl Snapshot {
         kind: Kind,
         namespace: &'a str,
     ) -> impl Iterator<Item = &'a Object> + 'a {
-        self.objects_from((kind, namespace, ""))
+        let map = if by_namespace(kind) {
+            self.by_namespace.get(namespace)
+        } else {
+            Some(&self.objects)
+        };
+        let start = (kind, namespace, "");
+        map.filter(|_| self.has_any(kind))
+            .into_iter()
+            .flat_map(move |m| {
+                m.range::<dyn KeyRef, _>((
+                    std::ops::Bound::Included(&start as &dyn KeyRef),
+                    std::ops::Bound::Unbounded,
+                ))
+            })
             .take_while(move |(k, _)| k.kind == kind && &*k.namespace == namespace)
-            .map(|(_, o)| o)
+            .map(|(_, o)| o.as_ref())
     }
 
     /// The ReferenceGrants of one namespace.
@@ -343,4 +380,45 @@ impl Snapshot {
     );
     typed_iter!(secrets, secret, Secret, Secret);
     typed_iter!(config_maps, config_map, ConfigMap, ConfigMap);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(ns: &str, name: &str) -> Object {
+        let text = format!(
+            "apiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  from: [{{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: other}}]\n  to: [{{group: '', kind: Service}}]\n"
+        );
+        let mut objects = crate::load::parse_str(&text, "grant.yaml").objects;
+        objects.remove(0).object
+    }
+
+    fn names(s: &Snapshot, ns: &str) -> Vec<String> {
+        s.reference_grants_in(ns)
+            .map(|g| g.metadata.name.clone())
+            .collect()
+    }
+
+    /// The per-namespace index follows inserts, replacements and removals, and a namespace's
+    /// scan sees exactly its own objects of the kind asked for.
+    #[test]
+    fn namespace_scans_follow_changes() {
+        let mut s = Snapshot::new();
+        for (ns, name) in [("b", "g2"), ("a", "g1"), ("b", "g1"), ("c", "g3")] {
+            s.insert(grant(ns, name));
+        }
+        assert_eq!(names(&s, "a"), ["g1"]);
+        assert_eq!(names(&s, "b"), ["g1", "g2"]);
+        assert!(names(&s, "nope").is_empty());
+        assert_eq!(s.backend_tls_policies_in("b").count(), 0);
+        s.insert(grant("b", "g2"));
+        assert_eq!(names(&s, "b"), ["g1", "g2"]);
+        s.remove(&ObjectKey::new(Kind::ReferenceGrant, "b", "g1"));
+        assert_eq!(names(&s, "b"), ["g2"]);
+        s.remove(&ObjectKey::new(Kind::ReferenceGrant, "c", "g3"));
+        assert!(names(&s, "c").is_empty());
+        assert!(!s.by_namespace.contains_key("c"));
+        assert_eq!(s.reference_grants().count(), 2);
+    }
 }
