@@ -5,7 +5,7 @@
 //! The groups are kept up to date as routes come and go, so a changed route costs the groups
 //! it is in, not a pass over every route of the Gateway.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -45,7 +45,7 @@ pub struct Groups {
     /// Never iterated, so the hash only has to be cheap; most buckets hold one group, inline.
     groups: FxHashMap<u64, SmallVec<[Group; 1]>>,
     /// Routes in at least one overlapping group, with the number of such groups.
-    counts: HashMap<ObjectKey, u32>,
+    counts: FxHashMap<ObjectKey, u32>,
 }
 
 fn bucket(listener: usize, host: &str, r: &RouteIr) -> u64 {
@@ -155,6 +155,12 @@ impl Groups {
     /// Whether a route has a rule sharing its match and hostname with another rule here.
     pub fn overlapping(&self, route: &ObjectKey) -> bool {
         self.counts.contains_key(route)
+    }
+
+    /// Whether any route here overlaps another: most Gateways have none, and then no route's
+    /// status needs a lookup.
+    pub fn any(&self) -> bool {
+        !self.counts.is_empty()
     }
 }
 

@@ -18,6 +18,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
+
 use super::cache::RouteCache;
 use super::gateways::{self, GatewayInfo};
 use super::ir::{GatewayIr, SecretIr, Shared};
@@ -49,7 +51,12 @@ struct Gw {
     touched: bool,
 }
 
-impl Parents for BTreeMap<ObjectKey, Gw> {
+/// The Gateways of ours by key. Hashed: every parentRef of every route looks its Gateway up
+/// two or three times, and an ordered search compares a few names per lookup (many with a
+/// long shared prefix); where the order shows, it is made by sorting.
+type Gateways = FxHashMap<ObjectKey, Gw>;
+
+impl Parents for Gateways {
     fn listeners(&self, namespace: &str, name: &str) -> Option<(&ObjectKey, &[ListenerCtx])> {
         self.get_key_value(&(Kind::Gateway, namespace, name) as &dyn KeyRef)
             .map(|(k, g)| (k, g.listeners.as_slice()))
@@ -97,7 +104,7 @@ pub struct State {
     dirty: BTreeSet<ObjectKey>,
     /// Something changed since the last update.
     touched: bool,
-    gateways: BTreeMap<ObjectKey, Gw>,
+    gateways: Gateways,
     routes: BTreeMap<ObjectKey, RouteResult>,
     /// Gateways and ListenerSets to the routes naming them.
     refs: BTreeMap<ObjectKey, BTreeSet<ObjectKey>>,
@@ -133,7 +140,7 @@ impl State {
             gateways_dirty: true,
             dirty: BTreeSet::new(),
             touched: true,
-            gateways: BTreeMap::new(),
+            gateways: Gateways::default(),
             routes: BTreeMap::new(),
             refs: BTreeMap::new(),
             status: BTreeMap::new(),
@@ -273,11 +280,13 @@ impl State {
         let gateways = &self.gateways;
         // Nothing asks a one-off translation's routes again: their parents are moved out.
         let take = !self.track;
+        let any_overlap = gateways.values().any(|g| g.placements.overlap.any());
         let status = |key: &ObjectKey, r: &mut RouteResult| {
             let overlapping = |gw: &ObjectKey| {
-                gateways
-                    .get(gw)
-                    .is_some_and(|g| g.placements.overlap.overlapping(key))
+                any_overlap
+                    && gateways
+                        .get(gw)
+                        .is_some_and(|g| g.placements.overlap.overlapping(key))
             };
             r.status(overlapping, take)
                 .map(|s| StatusObject::new(key, StatusBody::Route(s)))
@@ -604,7 +613,13 @@ impl State {
 
     /// Every Gateway (`namespace/name`) with its IR.
     pub fn gateways(&self) -> impl Iterator<Item = (&str, &GatewayIr)> + '_ {
-        self.gateways.values().map(|g| (g.name.as_str(), &g.ir))
+        let mut all: Vec<(&str, &GatewayIr)> = self
+            .gateways
+            .values()
+            .map(|g| (g.name.as_str(), &g.ir))
+            .collect();
+        all.sort_unstable_by_key(|(name, _)| *name);
+        all.into_iter()
     }
 
     /// The status of an object.
@@ -656,7 +671,7 @@ impl State {
 
 /// Takes a route's placements back from its Gateways.
 fn retract_parts(
-    gateways: &mut BTreeMap<ObjectKey, Gw>,
+    gateways: &mut Gateways,
     key: &ObjectKey,
     outcome: &RuleOutcome,
     r: &RouteResult,
