@@ -27,9 +27,9 @@ pub struct Snapshot {
     /// The slices themselves, not their keys: reading a Service's endpoints then follows no
     /// further lookup.
     slices: FxHashMap<String, FxHashMap<String, BTreeMap<ObjectKey, Arc<Object>>>>,
-    /// The kinds scanned per namespace at every backend (see [`by_namespace`]), by namespace: a
-    /// scan is then a hash lookup and a walk of that namespace's few, rather than a search of
-    /// every object.
+    /// The kinds scanned per namespace at every backend (see [`scanned_by_namespace`]), by
+    /// namespace: a scan is then a hash lookup and a walk of that namespace's few, rather than
+    /// a search of every object.
     by_namespace: FxHashMap<Arc<str>, BTreeMap<ObjectKey, Arc<Object>>>,
     /// One shared copy of each namespace name: keys of one namespace then compare their
     /// namespaces by pointer (see [`cmp_shared`]). Kept for the snapshot's life: namespaces are few.
@@ -38,8 +38,19 @@ pub struct Snapshot {
 
 /// Kinds whose objects of one namespace are looked for at every backend of every route
 /// (ReferenceGrants for cross-namespace references, BackendTLSPolicies for upstream TLS).
-fn by_namespace(kind: Kind) -> bool {
+fn scanned_by_namespace(kind: Kind) -> bool {
     matches!(kind, Kind::ReferenceGrant | Kind::BackendTlsPolicy)
+}
+
+/// The objects of `map` from `start` on, in key order.
+fn from_key<'a>(
+    map: &'a BTreeMap<ObjectKey, Arc<Object>>,
+    start: (Kind, &str, &str),
+) -> std::collections::btree_map::Range<'a, ObjectKey, Arc<Object>> {
+    map.range::<dyn KeyRef, _>((
+        std::ops::Bound::Included(&start as &dyn KeyRef),
+        std::ops::Bound::Unbounded,
+    ))
 }
 
 fn slice_service(o: &Object) -> Option<(String, String)> {
@@ -133,7 +144,7 @@ impl Snapshot {
                 .or_default()
                 .insert(key.clone(), object.clone());
         }
-        if by_namespace(key.kind) {
+        if scanned_by_namespace(key.kind) {
             self.by_namespace
                 .entry(key.namespace.clone())
                 .or_default()
@@ -178,7 +189,7 @@ impl Snapshot {
             self.index.remove(key);
             self.counts[key.kind as usize] -= 1;
         }
-        if by_namespace(key.kind) {
+        if scanned_by_namespace(key.kind) {
             if let Some(list) = self.by_namespace.get_mut(&*key.namespace) {
                 list.remove(key);
                 if list.is_empty() {
@@ -209,20 +220,14 @@ impl Snapshot {
         kind: Kind,
         namespace: &'a str,
     ) -> impl Iterator<Item = &'a Object> + 'a {
-        let map = if by_namespace(kind) {
+        let map = if scanned_by_namespace(kind) {
             self.by_namespace.get(namespace)
         } else {
             Some(&self.objects)
         };
-        let start = (kind, namespace, "");
         map.filter(|_| self.has_any(kind))
             .into_iter()
-            .flat_map(move |m| {
-                m.range::<dyn KeyRef, _>((
-                    std::ops::Bound::Included(&start as &dyn KeyRef),
-                    std::ops::Bound::Unbounded,
-                ))
-            })
+            .flat_map(move |m| from_key(m, (kind, namespace, "")))
             .take_while(move |(k, _)| k.kind == kind && &*k.namespace == namespace)
             .map(|(_, o)| o.as_ref())
     }
@@ -334,12 +339,7 @@ impl Snapshot {
         start: (Kind, &str, &str),
     ) -> impl Iterator<Item = (&'a ObjectKey, &'a Object)> + 'a {
         self.has_any(start.0)
-            .then(|| {
-                self.objects.range::<dyn KeyRef, _>((
-                    std::ops::Bound::Included(&start as &dyn KeyRef),
-                    std::ops::Bound::Unbounded,
-                ))
-            })
+            .then(|| from_key(&self.objects, start))
             .into_iter()
             .flatten()
             .map(|(k, o)| (k, o.as_ref()))

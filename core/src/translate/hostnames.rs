@@ -64,6 +64,10 @@ pub fn more_specific(other: Option<&str>, this: Option<&str>) -> bool {
 /// listener whose hostname is `own`, drops those that a strictly more specific listener of the
 /// same port (`siblings`) covers, since requests for them belong to that listener alone.
 pub fn isolate(hosts: Vec<String>, own: Option<&str>, siblings: &[Option<&str>]) -> Vec<String> {
+    if siblings.is_empty() {
+        // The usual listener, alone on its port: nothing to take away.
+        return hosts;
+    }
     hosts
         .into_iter()
         .filter(|h| !taken_by_sibling(h, own, siblings))

@@ -110,9 +110,6 @@ fn isolated(listeners: &[ListenerCtx], li: usize, hosts: Vec<String>) -> Vec<Str
         return hosts;
     }
     let siblings = listeners::sibling_hostnames(listeners, li);
-    if siblings.is_empty() {
-        return hosts;
-    }
     hostnames::isolate(hosts, l.hostname.as_deref(), &siblings)
 }
 

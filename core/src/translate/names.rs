@@ -93,12 +93,11 @@ impl RuleId<'_> {
 }
 
 impl std::fmt::Display for RuleId<'_> {
+    /// The same spelling as [`RuleId::write_to`] (messages only; names use that).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match *self {
-            RuleId::Named(n) => f.write_str(n),
-            RuleId::Hashed(hash) => write!(f, "m{hash:016x}"),
-            RuleId::Index(i) => write!(f, "rule-{i}"),
-        }
+        let mut text = String::new();
+        self.write_to(&mut text);
+        f.write_str(&text)
     }
 }
 
@@ -299,11 +298,9 @@ mod tests {
         assert_eq!(cluster("ns", "svc", 80, true), "ns/svc/80/h2c");
         assert_eq!(cluster("ns", "svc", -1, false), "ns/svc/-1");
         for h in [0u64, 1, 0xdead_beef, u64::MAX, 0x0123_4567_89ab_cdef] {
-            for id in [RuleId::Hashed(h), RuleId::Index(h as usize)] {
-                let mut written = String::new();
-                id.write_to(&mut written);
-                assert_eq!(written, id.to_string());
-            }
+            assert_eq!(RuleId::Hashed(h).to_string(), format!("m{h:016x}"));
+            let i = h as usize;
+            assert_eq!(RuleId::Index(i).to_string(), format!("rule-{i}"));
         }
     }
 }
