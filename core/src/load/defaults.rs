@@ -7,8 +7,8 @@ pub fn apply_defaults(object: &mut Object) {
     match object {
         Object::Gateway(g) => gateway(&mut g.spec),
         Object::ListenerSet(ls) => {
-            default_str(&mut ls.spec.parent_ref.group, GATEWAY_GROUP);
-            default_str(&mut ls.spec.parent_ref.kind, "Gateway");
+            default_name(&mut ls.spec.parent_ref.group, GATEWAY_GROUP);
+            default_name(&mut ls.spec.parent_ref.kind, "Gateway");
             ls.spec.listeners.iter_mut().for_each(listener);
         }
         Object::HttpRoute(r) => http_route(&mut r.spec),
@@ -39,6 +39,13 @@ pub fn apply_defaults(object: &mut Object) {
 fn default_str(field: &mut Option<String>, value: &str) {
     if field.is_none() {
         *field = Some(value.to_string());
+    }
+}
+
+/// A group or kind default: a shared static string, not a copy per reference.
+fn default_name(field: &mut Option<TypeName>, value: &'static str) {
+    if field.is_none() {
+        *field = Some(TypeName::Borrowed(value));
     }
 }
 
@@ -99,14 +106,14 @@ fn listener(l: &mut Listener) {
 
 fn parent_refs(refs: &mut Option<Vec<ParentReference>>) {
     for p in refs.iter_mut().flatten() {
-        default_str(&mut p.group, GATEWAY_GROUP);
-        default_str(&mut p.kind, "Gateway");
+        default_name(&mut p.group, GATEWAY_GROUP);
+        default_name(&mut p.kind, "Gateway");
     }
 }
 
 fn backend_ref(b: &mut BackendObjectReference) {
-    default_str(&mut b.group, "");
-    default_str(&mut b.kind, "Service");
+    default_name(&mut b.group, "");
+    default_name(&mut b.kind, "Service");
 }
 
 fn weight(w: &mut Option<i32>) {

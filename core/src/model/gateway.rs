@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::limits;
 
 use super::meta::{Condition, LabelSelector};
-use super::refs::{ObjectReference, ParametersReference, ParentReference, SecretObjectReference};
+use super::refs::{
+    ObjectReference, ParametersReference, ParentReference, SecretObjectReference, TypeName,
+};
 
 /// Which controller runs Gateways of this class.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -344,13 +346,21 @@ pub struct ListenerSetSpec {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ParentGatewayReference {
     /// Defaults to `gateway.networking.k8s.io`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::refs::de_type_name",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(transform = limits::GROUP.schema())]
-    pub group: Option<String>,
+    pub group: Option<TypeName>,
     /// Defaults to `Gateway`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::refs::de_type_name",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(transform = limits::KIND.schema())]
-    pub kind: Option<String>,
+    pub kind: Option<TypeName>,
     /// Gateway name.
     #[schemars(transform = limits::OBJECT_NAME.schema())]
     pub name: String,

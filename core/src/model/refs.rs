@@ -1,9 +1,10 @@
 //! References between objects: parents, backends, secrets, and the status blocks that echo them.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::limits;
 
@@ -12,6 +13,41 @@ use super::meta::Condition;
 /// The API group of every Gateway API kind.
 pub const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
 
+/// The group or kind a reference names. Almost every reference names one of a few (the
+/// Gateway API group, `Gateway`, `Service`), written out or left to its default: those are
+/// shared static strings ([`type_name`]), where each reference would otherwise hold a heap
+/// copy that every translation reads and every status entry echoing the reference copies.
+pub type TypeName = Cow<'static, str>;
+
+/// Groups and kinds references name, held once.
+const WELL_KNOWN: [&str; 12] = [
+    GATEWAY_GROUP,
+    "",
+    "Gateway",
+    "ListenerSet",
+    "Service",
+    "Secret",
+    "ConfigMap",
+    "HTTPRoute",
+    "GRPCRoute",
+    "TLSRoute",
+    "TCPRoute",
+    "UDPRoute",
+];
+
+/// `name` as a [`TypeName`]: the shared spelling when it is a well-known one.
+pub fn type_name(name: String) -> TypeName {
+    match WELL_KNOWN.iter().find(|w| **w == name) {
+        Some(w) => Cow::Borrowed(w),
+        None => Cow::Owned(name),
+    }
+}
+
+/// Deserializes an optional group or kind through [`type_name`].
+pub(super) fn de_type_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<TypeName>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.map(type_name))
+}
+
 /// Where a route (or ListenerSet) wants to attach: a Gateway, optionally one listener or port.
 #[derive(
     Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
@@ -19,13 +55,21 @@ pub const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
 #[serde(rename_all = "camelCase")]
 pub struct ParentReference {
     /// Defaults to `gateway.networking.k8s.io`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_type_name",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(transform = limits::GROUP.schema())]
-    pub group: Option<String>,
+    pub group: Option<TypeName>,
     /// Defaults to `Gateway`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_type_name",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(transform = limits::KIND.schema())]
-    pub kind: Option<String>,
+    pub kind: Option<TypeName>,
     /// Defaults to the route's own namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(transform = limits::NAMESPACE.schema())]
@@ -65,13 +109,21 @@ impl ParentReference {
 #[serde(rename_all = "camelCase")]
 pub struct BackendObjectReference {
     /// Defaults to the core group `""`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_type_name",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(transform = limits::GROUP.schema())]
-    pub group: Option<String>,
+    pub group: Option<TypeName>,
     /// Defaults to `Service`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_type_name",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(transform = limits::KIND.schema())]
-    pub kind: Option<String>,
+    pub kind: Option<TypeName>,
     /// Name of the backend.
     #[schemars(transform = limits::OBJECT_NAME.schema())]
     pub name: String,
@@ -337,4 +389,45 @@ pub struct CookieConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(transform = limits::COOKIE_LIFETIME.schema())]
     pub lifetime_type: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::parse_str;
+    use crate::model::Object;
+
+    /// Well-known groups and kinds, written out or defaulted, are the shared static strings;
+    /// any other is kept as written, and both read and serialize alike.
+    #[test]
+    fn well_known_type_names_are_shared() {
+        let text = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n\
+                    metadata: {name: r, namespace: ns}\n\
+                    spec:\n  parentRefs: [{name: a}, {name: b, group: gateway.networking.k8s.io, kind: Gateway}, \
+                    {name: c, group: example.com, kind: Custom}]\n  rules: [{backendRefs: [{name: s, port: 80}]}]\n";
+        let loaded = parse_str(text, "t.yaml");
+        let Some(Object::HttpRoute(r)) = loaded.objects.first().map(|l| &l.object) else {
+            panic!("no route: {:?}", loaded.diagnostics);
+        };
+        let parents = r.spec.parent_refs.as_deref().unwrap_or_default();
+        for p in &parents[..2] {
+            assert!(
+                matches!(p.group, Some(Cow::Borrowed(GATEWAY_GROUP))),
+                "{p:?}"
+            );
+            assert!(matches!(p.kind, Some(Cow::Borrowed("Gateway"))), "{p:?}");
+        }
+        assert!(matches!(&parents[2].group, Some(Cow::Owned(g)) if g == "example.com"));
+        assert_eq!(parents[2].kind(), "Custom");
+        let backend = &r.spec.rules.as_deref().unwrap_or_default()[0]
+            .backend_refs
+            .as_deref()
+            .unwrap_or_default()[0]
+            .backend;
+        assert!(matches!(backend.kind, Some(Cow::Borrowed("Service"))));
+        let json = serde_json::to_value(&parents[2]).expect("serializes");
+        assert_eq!(json["group"], "example.com");
+        assert_eq!(json["kind"], "Custom");
+        assert_eq!(type_name("Service".to_string()), "Service");
+    }
 }
