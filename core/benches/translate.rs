@@ -387,6 +387,9 @@ fn main() {
                 }
             }
         }
+        // The run count turns a profile's totals into per-run figures (callgrind of two
+        // lengths: the difference over the runs between them leaves the setup out).
+        eprintln!("{what}: {i} runs");
         return;
     }
     let opts = Options::default();
