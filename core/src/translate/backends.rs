@@ -1,10 +1,10 @@
 //! Backend references: from a route's `backendRef` to a shared cluster of ready endpoints.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::cache::Dep;
-use super::ir::{ClusterIr, ClusterName, UpstreamProtocol, UpstreamTlsIr};
+use super::ir::{ClusterIr, ClusterName, RouteClusters, UpstreamProtocol, UpstreamTlsIr};
 use super::{policy, refgrant};
 use crate::model::*;
 use crate::snapshot::Snapshot;
@@ -47,7 +47,7 @@ pub fn resolve(
     from_ns: &str,
     bref: &BackendObjectReference,
     caller: Caller,
-    clusters: &mut BTreeMap<ClusterName, Arc<ClusterIr>>,
+    clusters: &mut RouteClusters,
     deps: Option<&mut BTreeSet<Dep>>,
 ) -> Result<ClusterName, BackendError> {
     let ns = bref.ns(from_ns);
@@ -131,7 +131,7 @@ pub fn resolve(
         UpstreamProtocol::Http1
     };
     let name = super::names::cluster(ns, &bref.name, port, protocol == UpstreamProtocol::H2c);
-    if let Some((name, _)) = clusters.get_key_value(name.as_str()) {
+    if let Some(name) = clusters.name(name.as_str()) {
         return Ok(name.clone());
     }
     let name: ClusterName = name.into();

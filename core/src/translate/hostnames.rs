@@ -1,5 +1,11 @@
 //! Hostname matching between listeners and routes, with `*.` wildcards as the spec defines them.
 
+use smallvec::SmallVec;
+
+/// The hostnames a route serves through one listener. Most routes serve one there: held
+/// inline, the list costs no allocation of its own.
+pub type Hosts = SmallVec<[String; 1]>;
+
 /// Whether `host` is covered by `pattern` (`*.example.com` covers `a.example.com` and `a.b.example.com`, not `example.com`).
 pub fn covers(pattern: &str, host: &str) -> bool {
     match pattern.strip_prefix('*') {
@@ -27,11 +33,11 @@ pub fn wildcard_covers_label(pattern: &str, host: &str) -> bool {
 ///
 /// `None` for the listener means any host; an empty route list means any host. The result
 /// is empty when they do not intersect; `["*"]` means any host.
-pub fn intersect(listener: Option<&str>, route: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = match (listener, route.is_empty()) {
-        (None, true) => vec!["*".to_string()],
-        (None, false) => route.to_vec(),
-        (Some(l), true) => vec![l.to_string()],
+pub fn intersect(listener: Option<&str>, route: &[String]) -> Hosts {
+    let mut out: Hosts = match (listener, route.is_empty()) {
+        (None, true) => smallvec::smallvec!["*".to_string()],
+        (None, false) => route.iter().cloned().collect(),
+        (Some(l), true) => smallvec::smallvec![l.to_string()],
         (Some(l), false) => route
             .iter()
             .filter_map(|r| {
@@ -63,7 +69,7 @@ pub fn more_specific(other: Option<&str>, this: Option<&str>) -> bool {
 /// Listener isolation (GatewayHTTPListenerIsolation): of the hostnames a route serves through a
 /// listener whose hostname is `own`, drops those that a strictly more specific listener of the
 /// same port (`siblings`) covers, since requests for them belong to that listener alone.
-pub fn isolate(hosts: Vec<String>, own: Option<&str>, siblings: &[Option<&str>]) -> Vec<String> {
+pub fn isolate(hosts: Hosts, own: Option<&str>, siblings: &[Option<&str>]) -> Hosts {
     if siblings.is_empty() {
         // The usual listener, alone on its port: nothing to take away.
         return hosts;
@@ -125,13 +131,16 @@ mod tests {
             Some("*.foo.example.com"),
             Some("abc.foo.example.com"),
         ];
-        let served = |own: Option<&str>| isolate(intersect(own, &route), own, &siblings);
+        let served = |own: Option<&str>| isolate(intersect(own, &route), own, &siblings).to_vec();
         assert_eq!(served(None), ["bar.com"]);
         assert_eq!(served(Some("*.example.com")), ["*.example.com"]);
         assert_eq!(served(Some("*.foo.example.com")), ["*.foo.example.com"]);
         assert_eq!(served(Some("abc.foo.example.com")), ["abc.foo.example.com"]);
         // A catch-all route keeps `*`: the more specific virtual hosts already win in Envoy.
-        assert_eq!(isolate(intersect(None, &[]), None, &siblings), ["*"]);
+        assert_eq!(
+            isolate(intersect(None, &[]), None, &siblings).to_vec(),
+            ["*"]
+        );
     }
 
     /// The listeners of HTTPRouteHTTPSListenerDetectMisdirectedRequests: each listener's chain
@@ -197,17 +206,17 @@ mod tests {
     #[test]
     fn intersection_follows_the_spec() {
         let r = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(intersect(None, &[]), r(&["*"]));
+        assert_eq!(intersect(None, &[]).to_vec(), r(&["*"]));
         assert_eq!(
-            intersect(Some("*.example.com"), &r(&["foo.example.com", "bar.org"])),
+            intersect(Some("*.example.com"), &r(&["foo.example.com", "bar.org"])).to_vec(),
             r(&["foo.example.com"])
         );
         assert_eq!(
-            intersect(Some("foo.example.com"), &r(&["*.example.com"])),
+            intersect(Some("foo.example.com"), &r(&["*.example.com"])).to_vec(),
             r(&["foo.example.com"])
         );
         assert_eq!(
-            intersect(Some("*.example.com"), &r(&["*.foo.example.com"])),
+            intersect(Some("*.example.com"), &r(&["*.foo.example.com"])).to_vec(),
             r(&["*.foo.example.com"])
         );
         assert!(intersect(Some("a.com"), &r(&["b.com"])).is_empty());

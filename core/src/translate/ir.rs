@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use crate::model::ObjectKey;
 
 /// Everything one Gateway's proxy serves.
@@ -178,6 +180,45 @@ pub struct ForwardIr {
 /// placement and table that refers to it.
 pub type ClusterName = Arc<str>;
 
+/// The clusters one route's rules send to, sorted by name without repeats. Most routes send to
+/// one backend: held inline, the list costs no allocation of its own.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RouteClusters(SmallVec<[(ClusterName, Arc<ClusterIr>); 1]>);
+
+impl RouteClusters {
+    /// The shared name of the cluster called `name`, when the route already has it.
+    pub fn name(&self, name: &str) -> Option<&ClusterName> {
+        self.position(name).ok().map(|i| &self.0[i].0)
+    }
+
+    /// Adds a cluster (replacing one of the same name).
+    pub fn insert(&mut self, name: ClusterName, cluster: Arc<ClusterIr>) {
+        match self.position(&name) {
+            Ok(i) => self.0[i].1 = cluster,
+            Err(i) => self.0.insert(i, (name, cluster)),
+        }
+    }
+
+    /// The clusters with their names, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&ClusterName, &Arc<ClusterIr>)> {
+        self.0.iter().map(|(n, c)| (n, c))
+    }
+
+    /// The names, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &ClusterName> {
+        self.0.iter().map(|(n, _)| n)
+    }
+
+    /// The clusters, in name order.
+    pub fn values(&self) -> impl Iterator<Item = &Arc<ClusterIr>> {
+        self.0.iter().map(|(_, c)| c)
+    }
+
+    fn position(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(n, _)| (**n).cmp(name))
+    }
+}
+
 /// One HTTP route (a rule's match) in precedence order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RouteIr {
@@ -330,8 +371,9 @@ impl Default for PathMatchIr {
 pub enum ActionIr {
     /// Forward to weighted clusters; `invalid_weight` is the share answered with HTTP 500.
     Forward {
-        /// Weighted clusters, with the filters of their backendRefs.
-        clusters: Vec<WeightedClusterIr>,
+        /// Weighted clusters, with the filters of their backendRefs (most rules have one
+        /// backend, held inline).
+        clusters: SmallVec<[WeightedClusterIr; 1]>,
         /// Weight of backends that did not resolve.
         invalid_weight: u32,
         /// Rewrite applied before forwarding.
@@ -492,5 +534,49 @@ impl std::fmt::Debug for SecretIr {
         f.debug_struct("SecretIr")
             .field("name", &self.name)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Kind;
+
+    fn cluster(name: &str) -> (ClusterName, Arc<ClusterIr>) {
+        let name: ClusterName = name.into();
+        let c = ClusterIr {
+            name: name.clone(),
+            service: ObjectKey::new(Kind::Service, "ns", "svc"),
+            endpoints: Vec::new(),
+            protocol: UpstreamProtocol::Http1,
+            tls: None,
+            dns: false,
+        };
+        (name, Arc::new(c))
+    }
+
+    /// A route's clusters come out in name order whatever order its backends resolve in, a
+    /// name found again is the shared one, and a second insert of a name replaces the first.
+    #[test]
+    fn route_clusters_stay_sorted_and_shared() {
+        let mut list = RouteClusters::default();
+        for n in ["ns/b/80", "ns/a/80", "ns/c/80", "ns/a/8080"] {
+            let (name, c) = cluster(n);
+            list.insert(name, c);
+        }
+        let names: Vec<&str> = list.keys().map(|n| &**n).collect();
+        assert_eq!(names, ["ns/a/80", "ns/a/8080", "ns/b/80", "ns/c/80"]);
+        let found = list.name("ns/b/80").expect("present");
+        let kept = list
+            .iter()
+            .find(|(n, _)| &***n == "ns/b/80")
+            .expect("listed")
+            .0;
+        assert!(Arc::ptr_eq(found, kept));
+        assert!(list.name("ns/d/80").is_none());
+        let (name, replacement) = cluster("ns/c/80");
+        list.insert(name, replacement.clone());
+        assert_eq!(list.keys().count(), 4);
+        assert!(list.values().any(|c| Arc::ptr_eq(c, &replacement)));
     }
 }

@@ -40,6 +40,7 @@ use crate::status::conditions::{reasons, types, ConditionBuilder};
 use crate::status::StatusObject;
 use backends::Caller;
 use cache::RouteCache;
+use hostnames::Hosts;
 use ir::*;
 use listeners::ListenerCtx;
 use routes::{RouteView, RuleCtx, RuleOutcome};
@@ -104,7 +105,7 @@ pub struct Translation {
 /// The hostnames a route serves through HTTP listener `li`, less those a more specific ready
 /// HTTP listener of the same port owns: HTTP listeners of a port share one route table, where
 /// they would otherwise mix (HTTPS listeners have a table each, chosen by SNI).
-fn isolated(listeners: &[ListenerCtx], li: usize, hosts: Vec<String>) -> Vec<String> {
+fn isolated(listeners: &[ListenerCtx], li: usize, hosts: Hosts) -> Hosts {
     let l = &listeners[li];
     if l.protocol != Some(listeners::Protocol::Http) {
         return hosts;
@@ -139,7 +140,7 @@ pub struct ParentPart {
     /// Listeners counting the route in `attachedRoutes`.
     pub attached: PerParent<usize>,
     /// Ready listeners the route is placed on, with the hostnames it serves on each.
-    pub placed: PerParent<(usize, Vec<String>)>,
+    pub placed: PerParent<(usize, Hosts)>,
 }
 
 /// Everything one route contributes to a translation.
@@ -303,7 +304,7 @@ fn route_parents(
                         let mut ctx = RuleCtx {
                             snapshot,
                             route: view,
-                            clusters: BTreeMap::new(),
+                            clusters: RouteClusters::default(),
                             deps: cache.keeps().then(BTreeSet::new),
                         };
                         // Invariant: `build` is taken once, when the outcome is first needed.

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
 use super::hostnames;
 use super::ir::*;
@@ -302,7 +303,10 @@ impl Table {
 /// An L4 placement: the hostnames (SNI) and weighted clusters of one route on one listener.
 /// What one route places on an L4 listener: hostnames, weighted clusters, and the route's
 /// creation time (which decides between TCP or UDP routes sharing a port).
-type Forward = (Vec<String>, Vec<(ClusterName, u32)>, String);
+type Forward = (hostnames::Hosts, Vec<(ClusterName, u32)>, String);
+
+/// The routes using one cluster, sorted by route, each with its definition of the cluster.
+type Users = SmallVec<[(ObjectKey, Arc<ClusterIr>); 1]>;
 
 /// Everything the routes of one Gateway placed on it.
 #[derive(Debug, Clone, Default)]
@@ -310,11 +314,11 @@ pub struct Placements {
     /// `attachedRoutes` per listener index.
     pub attached: Vec<i32>,
     /// Clusters by name, with the routes using each sorted by route (the first route's
-    /// definition is used; a `Vec`, as most clusters have one user). Hashed, not ordered:
+    /// definition is used; held inline, as most clusters have one user). Hashed, not ordered:
     /// every route looks its clusters up here, and names sharing a long `namespace/service`
     /// prefix made an ordered search compare a few dozen of them; the order the IR needs is
     /// made in [`Placements::refresh_clusters`].
-    clusters: FxHashMap<ClusterName, Vec<(ObjectKey, Arc<ClusterIr>)>>,
+    clusters: FxHashMap<ClusterName, Users>,
     /// Names whose users changed since the last refresh, with repeats: a push costs no search,
     /// and a refresh from nothing needs none of them (see [`Placements::refresh_clusters`]).
     dirty_clusters: Vec<ClusterName>,
@@ -350,13 +354,9 @@ impl Placements {
         for li in &part.attached {
             self.attached[*li] += 1;
         }
-        for (name, c) in &outcome.clusters {
+        for (name, c) in outcome.clusters.iter() {
             // Names are shared: cloning one into a map costs a reference count.
-            // Most clusters have one user.
-            let users = self
-                .clusters
-                .entry(name.clone())
-                .or_insert_with(|| Vec::with_capacity(1));
+            let users = self.clusters.entry(name.clone()).or_default();
             match users.binary_search_by(|(r, _)| r.cmp(route)) {
                 Ok(i) => users[i].1 = c.clone(),
                 Err(i) => users.insert(i, (route.clone(), c.clone())),
@@ -546,7 +546,7 @@ impl Placements {
                             let server_names = if hosts.len() == 1 && hosts[0] == "*" {
                                 l.hostname.iter().cloned().collect()
                             } else {
-                                hosts.clone()
+                                hosts.to_vec()
                             };
                             entry.tls_chains.push(TlsChainIr {
                                 name: format!("{gw}/{}/{}/{}", l.name, route.namespace, route.name),

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use smallvec::SmallVec;
@@ -37,7 +37,7 @@ pub struct RouteView<'a> {
 #[derive(Debug, Clone)]
 pub struct Attachment {
     /// Indexes of the listeners attached to, with the hostnames served on each.
-    pub listeners: super::PerParent<(usize, Vec<String>)>,
+    pub listeners: super::PerParent<(usize, super::hostnames::Hosts)>,
     /// The Accepted condition's (status, reason, message).
     pub accepted: (bool, &'static str, Cow<'static, str>),
 }
@@ -81,7 +81,7 @@ pub fn attach(
         let hosts = if uses_hostnames {
             hostnames::intersect(l.hostname.as_deref(), route.hostnames)
         } else {
-            vec!["*".to_string()]
+            smallvec::smallvec!["*".to_string()]
         };
         if !hosts.is_empty() {
             attached.push((i, hosts));
@@ -143,8 +143,9 @@ pub const UNSUPPORTED_REF_VALUE: &str = "UnsupportedRefValue";
 /// What building a route's rules produced, for its status.
 #[derive(Debug, Default)]
 pub struct RuleOutcome {
-    /// IR routes (not yet placed in virtual hosts).
-    pub routes: Vec<Arc<RouteIr>>,
+    /// IR routes (not yet placed in virtual hosts); most rules have one match, and most
+    /// routes one rule.
+    pub routes: SmallVec<[Arc<RouteIr>; 1]>,
     /// The first backend problem, for ResolvedRefs.
     pub backend_error: Option<BackendError>,
     /// The first problem of a rule that cannot be served (unsupported filter, bad regex).
@@ -164,7 +165,7 @@ pub struct RuleOutcome {
     /// the oldest gets the port.
     pub created: String,
     /// Clusters the routes and forwards refer to.
-    pub clusters: BTreeMap<ClusterName, Arc<ClusterIr>>,
+    pub clusters: RouteClusters,
     /// Objects the outcome was computed from, sorted, without repeats.
     pub deps: Vec<Dep>,
 }
@@ -301,7 +302,7 @@ pub struct RuleCtx<'a> {
     /// The route.
     pub route: RouteView<'a>,
     /// Clusters the route's backends resolved to.
-    pub clusters: BTreeMap<ClusterName, Arc<ClusterIr>>,
+    pub clusters: RouteClusters,
     /// Objects read while building, for the incremental cache; None when nothing is cached.
     pub deps: Option<BTreeSet<Dep>>,
 }
@@ -399,7 +400,7 @@ impl RuleCtx<'_> {
         let rules = spec.rules.as_deref().unwrap_or_default();
         let mut out = RuleOutcome {
             // One IR route per match: sized once.
-            routes: Vec::with_capacity(
+            routes: SmallVec::with_capacity(
                 rules
                     .iter()
                     .map(|r| r.matches.as_ref().map_or(0, Vec::len))
@@ -464,7 +465,8 @@ impl RuleCtx<'_> {
                 }
             }
             // Backends: weighted clusters; unresolvable ones keep their weight as HTTP 500.
-            let mut clusters = Vec::with_capacity(rule.backend_refs.as_ref().map_or(0, Vec::len));
+            let mut clusters =
+                SmallVec::with_capacity(rule.backend_refs.as_ref().map_or(0, Vec::len));
             let mut invalid_weight = 0u32;
             for b in rule.backend_refs.iter().flatten() {
                 let w = b.weight.unwrap_or(1).max(0) as u32;
@@ -590,7 +592,7 @@ impl RuleCtx<'_> {
                     _ => {}
                 }
             }
-            let mut clusters = Vec::new();
+            let mut clusters = SmallVec::new();
             let mut invalid_weight = 0;
             for b in rule.backend_refs.iter().flatten() {
                 let w = b.weight.unwrap_or(1).max(0) as u32;

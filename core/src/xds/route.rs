@@ -508,7 +508,7 @@ mod tests {
             "r".into(),
             crate::model::ObjectKey::new(crate::model::Kind::HttpRoute, "ns", "r"),
             ActionIr::Forward {
-                clusters,
+                clusters: clusters.into(),
                 invalid_weight,
                 rewrite: None,
             },
