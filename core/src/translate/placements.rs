@@ -300,8 +300,7 @@ impl Table {
     }
 }
 
-/// An L4 placement: the hostnames (SNI) and weighted clusters of one route on one listener.
-/// What one route places on an L4 listener: hostnames, weighted clusters, and the route's
+/// What one route places on an L4 listener: its hostnames (SNI), weighted clusters, and
 /// creation time (which decides between TCP or UDP routes sharing a port).
 type Forward = (hostnames::Hosts, Vec<(ClusterName, u32)>, String);
 

@@ -37,7 +37,7 @@ pub struct RouteView<'a> {
 #[derive(Debug, Clone)]
 pub struct Attachment {
     /// Indexes of the listeners attached to, with the hostnames served on each.
-    pub listeners: super::PerParent<(usize, super::hostnames::Hosts)>,
+    pub listeners: super::PerParent<(usize, hostnames::Hosts)>,
     /// The Accepted condition's (status, reason, message).
     pub accepted: (bool, &'static str, Cow<'static, str>),
 }
