@@ -82,8 +82,8 @@ fn gateway(spec: &mut GatewaySpec) {
 }
 
 fn secret_ref(r: &mut SecretObjectReference) {
-    default_str(&mut r.group, "");
-    default_str(&mut r.kind, "Secret");
+    default_name(&mut r.group, "");
+    default_name(&mut r.kind, "Secret");
 }
 
 fn listener(l: &mut Listener) {
@@ -93,7 +93,7 @@ fn listener(l: &mut Listener) {
         "Same",
     );
     for k in ar.kinds.iter_mut().flatten() {
-        default_str(&mut k.group, GATEWAY_GROUP);
+        default_name(&mut k.group, GATEWAY_GROUP);
     }
     if let Some(tls) = &mut l.tls {
         default_str(&mut tls.mode, "Terminate");

@@ -269,12 +269,17 @@ pub struct RouteNamespaces {
 )]
 pub struct RouteGroupKind {
     /// Defaults to `gateway.networking.k8s.io`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::refs::de_type_name",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(transform = limits::GROUP.schema())]
-    pub group: Option<String>,
+    pub group: Option<TypeName>,
     /// Route kind.
+    #[serde(deserialize_with = "super::refs::de_required_type_name")]
     #[schemars(transform = limits::KIND.schema())]
-    pub kind: String,
+    pub kind: TypeName,
 }
 
 /// Gateway status: addresses, conditions and per-listener status.

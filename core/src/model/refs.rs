@@ -48,6 +48,11 @@ pub(super) fn de_type_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Typ
     Ok(Option::<String>::deserialize(d)?.map(type_name))
 }
 
+/// Deserializes a required group or kind through [`type_name`].
+pub(super) fn de_required_type_name<'de, D: Deserializer<'de>>(d: D) -> Result<TypeName, D::Error> {
+    String::deserialize(d).map(type_name)
+}
+
 /// Where a route (or ListenerSet) wants to attach: a Gateway, optionally one listener or port.
 #[derive(
     Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
@@ -159,13 +164,21 @@ impl BackendObjectReference {
 #[serde(rename_all = "camelCase")]
 pub struct SecretObjectReference {
     /// Defaults to the core group `""`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_type_name",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(transform = limits::GROUP.schema())]
-    pub group: Option<String>,
+    pub group: Option<TypeName>,
     /// Defaults to `Secret`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_type_name",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(transform = limits::KIND.schema())]
-    pub kind: Option<String>,
+    pub kind: Option<TypeName>,
     /// Name of the object.
     #[schemars(transform = limits::OBJECT_NAME.schema())]
     pub name: String,
@@ -193,11 +206,13 @@ impl SecretObjectReference {
 #[serde(rename_all = "camelCase")]
 pub struct LocalObjectReference {
     /// API group, `""` for core.
+    #[serde(deserialize_with = "de_required_type_name")]
     #[schemars(transform = limits::GROUP.schema())]
-    pub group: String,
+    pub group: TypeName,
     /// Kind of the referent.
+    #[serde(deserialize_with = "de_required_type_name")]
     #[schemars(transform = limits::KIND.schema())]
-    pub kind: String,
+    pub kind: TypeName,
     /// Name of the referent.
     #[schemars(transform = limits::OBJECT_NAME.schema())]
     pub name: String,
@@ -210,11 +225,13 @@ pub struct LocalObjectReference {
 #[serde(rename_all = "camelCase")]
 pub struct ObjectReference {
     /// API group, `""` for core.
+    #[serde(deserialize_with = "de_required_type_name")]
     #[schemars(transform = limits::GROUP.schema())]
-    pub group: String,
+    pub group: TypeName,
     /// Kind of the referent.
+    #[serde(deserialize_with = "de_required_type_name")]
     #[schemars(transform = limits::KIND.schema())]
-    pub kind: String,
+    pub kind: TypeName,
     /// Name of the referent.
     #[schemars(transform = limits::OBJECT_NAME.schema())]
     pub name: String,
@@ -229,11 +246,13 @@ pub struct ObjectReference {
 #[serde(rename_all = "camelCase")]
 pub struct ParametersReference {
     /// API group of the parameters object.
+    #[serde(deserialize_with = "de_required_type_name")]
     #[schemars(transform = limits::GROUP.schema())]
-    pub group: String,
+    pub group: TypeName,
     /// Kind of the parameters object.
+    #[serde(deserialize_with = "de_required_type_name")]
     #[schemars(transform = limits::KIND.schema())]
-    pub kind: String,
+    pub kind: TypeName,
     /// Name of the parameters object.
     #[schemars(transform = limits::OBJECT_NAME.schema())]
     pub name: String,
@@ -432,5 +451,48 @@ mod tests {
             type_name("Service".to_string()),
             Cow::Borrowed("Service")
         ));
+    }
+
+    /// The same holds for a listener's certificate references and allowed kinds, and for the
+    /// required group and kind of an explicit reference.
+    #[test]
+    fn listener_type_names_are_shared() {
+        let text = "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: g}\n\
+                    spec:\n  gatewayClassName: c\n  listeners:\n  - name: https\n    port: 443\n    \
+                    protocol: HTTPS\n    allowedRoutes: {kinds: [{kind: HTTPRoute}, {group: example.com, kind: Custom}]}\n    \
+                    tls:\n      certificateRefs: [{name: cert}, {name: other, group: example.com, kind: Vault}]\n";
+        let loaded = parse_str(text, "t.yaml");
+        let Some(Object::Gateway(g)) = loaded.objects.first().map(|l| &l.object) else {
+            panic!("no gateway: {:?}", loaded.diagnostics);
+        };
+        let l = &g.spec.listeners[0];
+        let kinds = l
+            .allowed_routes
+            .as_ref()
+            .and_then(|a| a.kinds.as_deref())
+            .unwrap_or_default();
+        assert!(matches!(kinds[0].group, Some(Cow::Borrowed(GATEWAY_GROUP))));
+        assert!(matches!(kinds[0].kind, Cow::Borrowed("HTTPRoute")));
+        assert!(matches!(&kinds[1].kind, Cow::Owned(k) if k == "Custom"));
+        let tls = l.tls.as_ref().expect("tls");
+        let certs = tls.certificate_refs.as_deref().unwrap_or_default();
+        assert!(matches!(certs[0].group, Some(Cow::Borrowed(""))));
+        assert!(matches!(certs[0].kind, Some(Cow::Borrowed("Secret"))));
+        assert_eq!(
+            (certs[1].group(), certs[1].kind()),
+            ("example.com", "Vault")
+        );
+        let ca: ObjectReference =
+            serde_json::from_str(r#"{"group": "", "kind": "ConfigMap", "name": "ca"}"#)
+                .expect("parses");
+        assert!(matches!(
+            (&ca.group, &ca.kind),
+            (Cow::Borrowed(""), Cow::Borrowed("ConfigMap"))
+        ));
+        let json = serde_json::to_value(&certs[1]).expect("serializes");
+        assert_eq!(
+            (&json["group"], &json["kind"]),
+            (&"example.com".into(), &"Vault".into())
+        );
     }
 }

@@ -236,7 +236,7 @@ fn ca_certificate(
     let gw_ns = gw.metadata.ns();
     let ns = r.namespace.as_deref().unwrap_or(gw_ns);
     let what = format!("caCertificateRef {} {ns}/{}", r.kind, r.name);
-    if !r.group.is_empty() || !matches!(r.kind.as_str(), "ConfigMap" | "Secret") {
+    if !r.group.is_empty() || !matches!(r.kind.as_ref(), "ConfigMap" | "Secret") {
         return Err((
             reasons::INVALID_CA_CERTIFICATE_KIND,
             format!(

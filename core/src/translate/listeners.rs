@@ -323,7 +323,7 @@ pub fn validate(
 }
 
 /// Supported kinds: the requested ones this protocol serves (all of them when none are requested).
-fn allowed_kinds(ctx: &mut ListenerCtx, l: &Listener, supported: &[&str], time: &Arc<str>) {
+fn allowed_kinds(ctx: &mut ListenerCtx, l: &Listener, supported: &[&'static str], time: &Arc<str>) {
     let requested = l
         .allowed_routes
         .as_ref()
@@ -333,15 +333,15 @@ fn allowed_kinds(ctx: &mut ListenerCtx, l: &Listener, supported: &[&str], time: 
         ctx.supported_kinds = supported
             .iter()
             .map(|k| RouteGroupKind {
-                group: Some(GATEWAY_GROUP.into()),
-                kind: k.to_string(),
+                group: Some(TypeName::Borrowed(GATEWAY_GROUP)),
+                kind: TypeName::Borrowed(k),
             })
             .collect();
         return;
     };
     for k in requested {
         let group = k.group.as_deref().unwrap_or(GATEWAY_GROUP);
-        if group == GATEWAY_GROUP && supported.contains(&k.kind.as_str()) {
+        if group == GATEWAY_GROUP && supported.contains(&k.kind.as_ref()) {
             ctx.supported_kinds.push(k.clone());
         } else {
             ctx.set(

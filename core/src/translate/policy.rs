@@ -85,7 +85,7 @@ pub fn ca_bundle(
     let ns = policy.metadata.ns();
     let mut bundle = String::new();
     for r in refs {
-        let data: BTreeMap<String, String> = match (r.group.as_str(), r.kind.as_str()) {
+        let data: BTreeMap<String, String> = match (r.group.as_ref(), r.kind.as_ref()) {
             ("", "ConfigMap") => snapshot
                 .config_map(ns, &r.name)
                 .map(|c| c.body.data.clone())
