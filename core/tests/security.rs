@@ -137,8 +137,11 @@ fn check_references(snapshot: &Snapshot, t: &Translation) -> Result<(), String> 
         for port in ir.ports.values() {
             let Some(table) = &port.http else { continue };
             for route in table.vhosts.values().flatten() {
-                let mut clusters: Vec<&gatewright::translate::ir::ClusterName> =
-                    route.mirrors.iter().map(|(c, _)| c).collect();
+                let mut clusters: Vec<&gatewright::translate::ir::ClusterName> = route
+                    .extras
+                    .iter()
+                    .flat_map(|x| x.mirrors.iter().map(|(c, _)| c))
+                    .collect();
                 if let ActionIr::Forward { clusters: cs, .. } = &route.action {
                     clusters.extend(cs.iter().map(|b| &b.cluster));
                 }

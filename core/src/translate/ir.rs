@@ -230,6 +230,18 @@ pub struct RouteIr {
     pub matcher: MatchIr,
     /// What it does with them.
     pub action: ActionIr,
+    /// What its rule adds to the action; `None` for the many rules that add nothing.
+    pub extras: Option<Arc<RouteExtrasIr>>,
+    /// Precedence key: lower sorts first.
+    pub rank: RankKey,
+}
+
+/// What a rule adds to its action: header changes, mirrors, CORS, timeouts, retries, session
+/// affinity. Most rules set none of them, so an IR route holds them behind one pointer, shared
+/// by the rule's matches: a plain route is half the size (816 → 416 bytes), which every
+/// translation writes, drops, and reads again to build Envoy's Route.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct RouteExtrasIr {
     /// Request header changes.
     pub request_headers: HeaderModsIr,
     /// Response header changes.
@@ -246,8 +258,13 @@ pub struct RouteIr {
     pub retry: Option<RetryIr>,
     /// Session affinity (experimental `sessionPersistence`).
     pub session: Option<SessionIr>,
-    /// Precedence key: lower sorts first.
-    pub rank: RankKey,
+}
+
+impl RouteExtrasIr {
+    /// The extras to share among a rule's routes: `None` when the rule sets none of them.
+    pub fn shared(self) -> Option<Arc<Self>> {
+        (self != Self::default()).then(|| Arc::new(self))
+    }
 }
 
 impl RouteIr {
@@ -258,14 +275,7 @@ impl RouteIr {
             name,
             matcher: MatchIr::default(),
             action,
-            request_headers: HeaderModsIr::default(),
-            response_headers: HeaderModsIr::default(),
-            mirrors: Vec::new(),
-            cors: None,
-            timeout_ms: None,
-            per_try_timeout_ms: None,
-            retry: None,
-            session: None,
+            extras: None,
             rank: RankKey {
                 path_kind: 2,
                 path_len: std::cmp::Reverse(1),

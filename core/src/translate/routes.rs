@@ -285,14 +285,7 @@ fn path_modifier(p: &HttpPathModifier) -> (Option<String>, Option<String>) {
 #[derive(Clone)]
 struct RuleBehaviour {
     action: ActionIr,
-    request_headers: HeaderModsIr,
-    response_headers: HeaderModsIr,
-    mirrors: Vec<(ClusterName, u32)>,
-    cors: Option<crate::model::HttpCorsFilter>,
-    timeout_ms: Option<u64>,
-    per_try_timeout_ms: Option<u64>,
-    retry: Option<RetryIr>,
-    session: Option<SessionIr>,
+    extras: Option<Arc<RouteExtrasIr>>,
 }
 
 /// Common context for building one route's rules for one Gateway.
@@ -382,14 +375,7 @@ impl RuleCtx<'_> {
                 source: self.route.key.clone(),
                 matcher,
                 action: b.action,
-                request_headers: b.request_headers,
-                response_headers: b.response_headers,
-                mirrors: b.mirrors,
-                cors: b.cors,
-                timeout_ms: b.timeout_ms,
-                per_try_timeout_ms: b.per_try_timeout_ms,
-                retry: b.retry,
-                session: b.session,
+                extras: b.extras,
                 rank,
             }));
         }
@@ -541,14 +527,17 @@ impl RuleCtx<'_> {
                 .filter_map(|(mi, m)| m.ok().map(|m| (mi, m)));
             let behaviour = RuleBehaviour {
                 action,
-                request_headers,
-                response_headers,
-                mirrors,
-                cors,
-                timeout_ms,
-                per_try_timeout_ms,
-                retry,
-                session,
+                extras: RouteExtrasIr {
+                    request_headers,
+                    response_headers,
+                    mirrors,
+                    cors,
+                    timeout_ms,
+                    per_try_timeout_ms,
+                    retry,
+                    session,
+                }
+                .shared(),
             };
             self.push_routes(&mut out, "httproute", &id, ri, matchers, behaviour);
         }
@@ -650,14 +639,14 @@ impl RuleCtx<'_> {
                 .filter_map(|(mi, m)| grpc_match(m).ok().map(|m| (mi, m)));
             let behaviour = RuleBehaviour {
                 action,
-                request_headers,
-                response_headers,
-                mirrors,
-                cors: None,
-                timeout_ms: None,
-                per_try_timeout_ms: None,
-                retry: None,
-                session,
+                extras: RouteExtrasIr {
+                    request_headers,
+                    response_headers,
+                    mirrors,
+                    session,
+                    ..Default::default()
+                }
+                .shared(),
             };
             self.push_routes(&mut out, "grpcroute", &id, ri, matchers, behaviour);
         }
@@ -905,6 +894,48 @@ spec: {ports: [{port: 8080}]}
         )
     }
 
+    /// A rule's header changes and timeouts are held once for all its matches; a rule without
+    /// any holds nothing.
+    #[test]
+    fn rule_extras_are_shared_by_its_matches() {
+        let (routes, t) = translate_with(
+            r#"
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: infra}
+spec:
+  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {value: /a}}, {path: {value: /b}}]
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier: {set: [{name: X-Rule, value: one}]}
+    timeouts: {request: 5s}
+    backendRefs: [{name: v1, port: 8080}]
+  - matches: [{path: {value: /c}}]
+    backendRefs: [{name: v1, port: 8080}]
+"#,
+        );
+        assert!(t.diagnostics.is_empty(), "{:?}", t.diagnostics);
+        let by_path = |p: &str| {
+            routes
+                .iter()
+                .find(|r| r.matcher.path == PathMatchIr::Prefix(p.into()))
+                .unwrap_or_else(|| panic!("no route for {p}: {routes:?}"))
+        };
+        let (a, b) = (by_path("/a"), by_path("/b"));
+        let (Some(xa), Some(xb)) = (&a.extras, &b.extras) else {
+            panic!("extras missing: {a:?} {b:?}")
+        };
+        assert!(Arc::ptr_eq(xa, xb));
+        assert_eq!(
+            xa.request_headers.set,
+            vec![("X-Rule".into(), "one".into())]
+        );
+        assert_eq!(xa.timeout_ms, Some(5000));
+        assert_eq!(by_path("/c").extras, None);
+    }
+
     /// The filters of each backendRef go with its cluster, not with the route
     /// (HTTPRouteRequestHeaderModifierBackendWeights).
     #[test]
@@ -938,7 +969,7 @@ spec:
         let [route] = &routes[..] else {
             panic!("one route: {routes:?}")
         };
-        assert_eq!(route.request_headers, HeaderModsIr::default());
+        assert_eq!(route.extras, None);
         let ActionIr::Forward { clusters, .. } = &route.action else {
             panic!("not a forward: {:?}", route.action)
         };

@@ -154,7 +154,7 @@ fn http_chain(
 ) -> FilterChain {
     let routes = || table.vhosts.values().flat_map(|v| v.iter());
     // The filters are on when some route carries their per-route config (see `route::route`).
-    let uses_cors = routes().any(|r| r.cors.is_some());
+    let uses_cors = routes().any(|r| r.extras.as_ref().is_some_and(|x| x.cors.is_some()));
     let mut http_filters = Vec::new();
     if uses_cors {
         http_filters.push(HttpFilter {
@@ -163,7 +163,7 @@ fn http_chain(
             ..Default::default()
         });
     }
-    let uses_session = routes().any(|r| r.session.is_some());
+    let uses_session = routes().any(|r| r.extras.as_ref().is_some_and(|x| x.session.is_some()));
     if uses_session {
         // Off unless a route enables it with its own session settings.
         http_filters.push(HttpFilter {

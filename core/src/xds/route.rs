@@ -175,14 +175,16 @@ pub(crate) fn route(r: &RouteIr) -> Route {
 pub(crate) fn fill_route(r: &RouteIr, out: &mut Route) {
     out.name = r.name.clone();
     out.r#match = Some(route_match(&r.matcher));
-    out.request_headers_to_add = header_values(&r.request_headers.set, false);
-    out.request_headers_to_add
-        .extend(header_values(&r.request_headers.add, true));
-    out.request_headers_to_remove = r.request_headers.remove.clone();
-    out.response_headers_to_add = header_values(&r.response_headers.set, false);
-    out.response_headers_to_add
-        .extend(header_values(&r.response_headers.add, true));
-    out.response_headers_to_remove = r.response_headers.remove.clone();
+    if let Some(x) = &r.extras {
+        out.request_headers_to_add = header_values(&x.request_headers.set, false);
+        out.request_headers_to_add
+            .extend(header_values(&x.request_headers.add, true));
+        out.request_headers_to_remove = x.request_headers.remove.clone();
+        out.response_headers_to_add = header_values(&x.response_headers.set, false);
+        out.response_headers_to_add
+            .extend(header_values(&x.response_headers.add, true));
+        out.response_headers_to_remove = x.response_headers.remove.clone();
+    }
     match &r.action {
         ActionIr::Direct(status) => {
             out.action = Some(route::Action::DirectResponse(DirectResponseAction {
@@ -207,11 +209,12 @@ pub(crate) fn fill_route(r: &RouteIr, out: &mut Route) {
             }
         }
     }
-    if let Some(c) = &r.cors {
+    let Some(x) = &r.extras else { return };
+    if let Some(c) = &x.cors {
         out.typed_per_filter_config
             .insert(CORS_FILTER.into(), any(&cors(c)));
     }
-    if let Some(sess) = &r.session {
+    if let Some(sess) = &x.session {
         out.typed_per_filter_config
             .insert(STATEFUL_SESSION_FILTER.into(), any(&session(sess)));
     }
@@ -337,11 +340,12 @@ fn forward(
             }
         }
     }
-    if let Some(ms) = r.timeout_ms {
+    let Some(x) = &r.extras else { return };
+    if let Some(ms) = x.timeout_ms {
         a.timeout = Some(duration_ms(ms));
     }
-    if r.retry.is_some() || r.per_try_timeout_ms.is_some() {
-        let retry = r.retry.clone().unwrap_or_default();
+    if x.retry.is_some() || x.per_try_timeout_ms.is_some() {
+        let retry = x.retry.clone().unwrap_or_default();
         a.retry_policy = Some(RetryPolicy {
             retry_on: if retry.codes.is_empty() {
                 String::new()
@@ -352,7 +356,7 @@ fn forward(
             num_retries: Some(UInt32Value {
                 value: retry.attempts,
             }),
-            per_try_timeout: r.per_try_timeout_ms.map(duration_ms),
+            per_try_timeout: x.per_try_timeout_ms.map(duration_ms),
             retry_back_off: retry.backoff_ms.map(|ms| {
                 envoy_types::pb::envoy::config::route::v3::retry_policy::RetryBackOff {
                     base_interval: Some(duration_ms(ms.max(1))),
@@ -362,7 +366,7 @@ fn forward(
             ..Default::default()
         });
     }
-    a.request_mirror_policies = r
+    a.request_mirror_policies = x
         .mirrors
         .iter()
         .map(|(c, millionths)| route_action::RequestMirrorPolicy {
