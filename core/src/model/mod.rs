@@ -460,7 +460,12 @@ pub fn cmp_shared(a: &std::sync::Arc<str>, b: &std::sync::Arc<str>) -> std::cmp:
 /// dozen, so the call cost more than the comparison.
 #[inline]
 pub fn cmp_str(a: &str, b: &str) -> std::cmp::Ordering {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
+    cmp_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// Orders two byte strings as [`cmp_str`] orders their text.
+#[inline]
+pub fn cmp_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
     let n = a.len().min(b.len());
     let (mut x, mut y) = (a[..n].chunks_exact(8), b[..n].chunks_exact(8));
     for (p, q) in (&mut x).zip(&mut y) {

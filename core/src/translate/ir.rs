@@ -282,8 +282,7 @@ impl RouteIr {
                 no_method: true,
                 headers: std::cmp::Reverse(0),
                 queries: std::cmp::Reverse(0),
-                created: String::new(),
-                route: (source.namespace.clone(), source.name.clone()),
+                created: Created::new(),
                 position: (0, 0),
             },
             source,
@@ -291,7 +290,7 @@ impl RouteIr {
     }
 }
 
-/// Route precedence per the spec; `Ord` compares the fields in order.
+/// Route precedence per the spec, apart from the route's name ([`RouteIr::cmp_rank`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RankKey {
     /// 0 exact, 1 regex, 2 prefix (Envoy Gateway ranks regex between exact and prefix).
@@ -305,42 +304,30 @@ pub struct RankKey {
     /// More query matches first.
     pub queries: std::cmp::Reverse<usize>,
     /// Older routes first.
-    pub created: String,
-    /// Then namespace/name.
-    pub route: (Arc<str>, Arc<str>),
-    /// Then rule and match order within the route.
+    pub created: Created,
+    /// After the route's namespace and name: rule and match order within the route.
     pub position: (usize, usize),
 }
 
-impl PartialOrd for RankKey {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
+/// A creation timestamp, ordered as its text: an RFC 3339 time (20 bytes) is held inline,
+/// where a `String` allocated a copy for every IR route.
+pub type Created = SmallVec<[u8; 24]>;
 
-impl Ord for RankKey {
-    /// The derived order, except that the route's names (shared with its key) are compared by
-    /// pointer first: routes of one namespace rank without comparing its name.
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        use crate::model::{cmp_shared, cmp_str};
-        (
-            self.path_kind,
-            self.path_len,
-            self.no_method,
-            self.headers,
-            self.queries,
-        )
-            .cmp(&(
-                other.path_kind,
-                other.path_len,
-                other.no_method,
-                other.headers,
-                other.queries,
-            ))
-            .then_with(|| cmp_str(&self.created, &other.created))
-            .then_with(|| cmp_shared(&self.route.0, &other.route.0))
-            .then_with(|| cmp_shared(&self.route.1, &other.route.1))
-            .then_with(|| self.position.cmp(&other.position))
+impl RouteIr {
+    /// The order of two routes of a virtual host: precedence per the spec, then the older
+    /// route, then namespace and name (shared with the route's key, so compared by pointer
+    /// first), then rule and match order, then HTTPRoute before GRPCRoute, then name.
+    pub fn cmp_rank(&self, other: &Self) -> std::cmp::Ordering {
+        use crate::model::{cmp_bytes, cmp_shared};
+        let (a, b) = (&self.rank, &other.rank);
+        (a.path_kind, a.path_len, a.no_method, a.headers, a.queries)
+            .cmp(&(b.path_kind, b.path_len, b.no_method, b.headers, b.queries))
+            .then_with(|| cmp_bytes(&a.created, &b.created))
+            .then_with(|| cmp_shared(&self.source.namespace, &other.source.namespace))
+            .then_with(|| cmp_shared(&self.source.name, &other.source.name))
+            .then_with(|| a.position.cmp(&b.position))
+            .then_with(|| self.source.kind.cmp(&other.source.kind))
+            .then_with(|| self.name.cmp(&other.name))
     }
 }
 
@@ -551,6 +538,38 @@ impl std::fmt::Debug for SecretIr {
 mod tests {
     use super::*;
     use crate::model::Kind;
+
+    /// Equal precedence: the older route first (timestamps compare as text, inline or not),
+    /// then namespace, name, and match position, whatever order the routes come in.
+    #[test]
+    fn routes_of_equal_precedence_rank_by_age_then_name() {
+        let route = |ns: &str, name: &str, created: &str, position: usize| {
+            let mut r = RouteIr::catch_all(
+                format!("{ns}/{name}/{position}"),
+                ObjectKey::new(Kind::HttpRoute, ns, name),
+                ActionIr::Direct(200),
+            );
+            r.rank.created = Created::from_slice(created.as_bytes());
+            r.rank.position = (0, position);
+            r
+        };
+        let long = "2024-03-01T00:00:00.000000000+00:00"; // longer than the inline 24 bytes
+        let expected = [
+            route("b", "z", "2023-06-01T00:00:00Z", 0),
+            route("a", "y", "2024-01-01T00:00:00Z", 0),
+            route("a", "z", "2024-01-01T00:00:00Z", 0),
+            route("a", "z", "2024-01-01T00:00:00Z", 1),
+            route("a", "a", long, 0),
+            route("a", "0", "2025-01-01T00:00:00Z", 0),
+        ];
+        assert!(expected[4].rank.created.spilled());
+        let mut routes = expected.to_vec();
+        routes.reverse();
+        routes.sort_by(RouteIr::cmp_rank);
+        let names = |rs: &[RouteIr]| rs.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&routes), names(&expected));
+        assert!(expected.windows(2).all(|w| w[0].cmp_rank(&w[1]).is_lt()));
+    }
 
     fn cluster(name: &str) -> (ClusterName, Arc<ClusterIr>) {
         let name: ClusterName = name.into();

@@ -18,16 +18,9 @@ use super::routes::RuleOutcome;
 use super::ParentPart;
 use crate::model::{Kind, ObjectKey};
 
-/// A route in a virtual host's order: precedence, then HTTPRoute before GRPCRoute, then name.
+/// A route in a virtual host's order ([`RouteIr::cmp_rank`]).
 #[derive(Debug, Clone)]
 struct ByRank(Arc<RouteIr>);
-
-impl ByRank {
-    /// The order of two routes in a virtual host.
-    fn cmp_routes(a: &RouteIr, b: &RouteIr) -> Ordering {
-        (&a.rank, a.source.kind, &*a.name).cmp(&(&b.rank, b.source.kind, &*b.name))
-    }
-}
 
 impl PartialEq for ByRank {
     fn eq(&self, other: &Self) -> bool {
@@ -45,7 +38,7 @@ impl PartialOrd for ByRank {
 
 impl Ord for ByRank {
     fn cmp(&self, other: &Self) -> Ordering {
-        ByRank::cmp_routes(&self.0, &other.0)
+        self.0.cmp_rank(&other.0)
     }
 }
 
@@ -235,11 +228,11 @@ impl HostRoutes {
         let mut pending = std::mem::take(&mut self.pending);
         // Stable: of equal routes (one route placed twice) the first placed stays the key, as
         // with one insertion after another.
-        pending.sort_by(|a, b| ByRank::cmp_routes(a, b));
+        pending.sort_by(|a, b| a.cmp_rank(b));
         let mut runs: Vec<(ByRank, u32)> = Vec::with_capacity(pending.len());
         for r in pending {
             match runs.last_mut() {
-                Some((k, n)) if ByRank::cmp_routes(&k.0, &r) == Ordering::Equal => *n += 1,
+                Some((k, n)) if k.0.cmp_rank(&r) == Ordering::Equal => *n += 1,
                 _ => runs.push((ByRank(r), 1)),
             }
         }

@@ -333,12 +333,9 @@ impl RuleCtx<'_> {
                 .route
                 .meta
                 .creation_timestamp
-                .clone()
+                .as_deref()
+                .map(|t| Created::from_slice(t.as_bytes()))
                 .unwrap_or_default(),
-            route: (
-                self.route.key.namespace.clone(),
-                self.route.key.name.clone(),
-            ),
             position: (rule, index),
         }
     }
