@@ -344,9 +344,9 @@ fn main() {
         Err(_) if quick => vec![100],
         Err(_) => vec![100, 1_000, 10_000],
     };
-    // `BENCH_PROFILE=full|route|slice|encode` loops one operation for a profiler (`route` and
-    // `slice`: one changed object, the engine's update and the encoded resources, as `serve`
-    // does).
+    // `BENCH_PROFILE=full|route|slice|encode|snapshot` loops one operation for a profiler
+    // (`route` and `slice`: one changed object, the engine's update and the encoded resources,
+    // as `serve` does; `snapshot`: indexing cloned objects).
     if let Ok(what) = std::env::var("BENCH_PROFILE") {
         let n = sizes[0];
         // `BENCH_INPUT=mixed` profiles the mixed input (`full` and `encode` only).
@@ -354,7 +354,7 @@ fn main() {
             Ok("mixed") => mixed(n),
             _ => input(n),
         };
-        let snapshot = Snapshot::from_objects(objects);
+        let snapshot = Snapshot::from_objects(objects.clone());
         let opts = Options::default();
         let (mut engine, mut cache) = serving(&snapshot, &opts);
         let encoded = build_all(&gatewright::translate(&snapshot, &opts));
@@ -376,6 +376,9 @@ fn main() {
                     engine.apply(Change::Upsert(object, None));
                     let update = engine.update();
                     encode_changed(&engine, &mut cache, &update);
+                }
+                "snapshot" => {
+                    black_box(Snapshot::from_objects(objects.clone()));
                 }
                 "encode" => {
                     for r in &encoded {

@@ -69,6 +69,11 @@ proptest! {
             let full = translate(engine.snapshot(), &Options::default());
             prop_assert!(incremental.gateways == full.gateways, "incremental IR differs from full");
             prop_assert!(render(&incremental) == render(&full), "incremental output differs from full");
+            // The edited snapshot's indexes (endpoints per Service, objects per namespace) match
+            // those of one built afresh from the same objects.
+            let afresh = Snapshot::from_objects(engine.snapshot().iter().cloned());
+            let fresh = translate(&afresh, &Options::default());
+            prop_assert!(render(&fresh) == render(&full), "an edited snapshot differs from one built afresh");
         }
     }
 }

@@ -7,7 +7,7 @@ use super::cache::Dep;
 use super::ir::{ClusterIr, ClusterName, RouteClusters, UpstreamProtocol, UpstreamTlsIr};
 use super::{policy, refgrant};
 use crate::model::*;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Endpoints, Snapshot};
 use crate::status::conditions::reasons;
 
 /// Why a backendRef did not resolve: a ResolvedRefs reason and a message.
@@ -161,46 +161,23 @@ pub fn resolve(
 /// Whether any EndpointSlice of a Service has a ready endpoint (on any port).
 pub fn has_ready_endpoints(snapshot: &Snapshot, service: &ObjectKey) -> bool {
     snapshot
-        .endpoint_slices_of(&service.namespace, &service.name)
-        .any(|s| s.body.endpoints.iter().any(|e| e.is_ready()))
+        .ready_endpoints(&service.namespace, &service.name)
+        .is_some_and(|r| r.any())
 }
 
-/// Ready endpoints of a Service port from its EndpointSlices (or its ExternalName).
-fn endpoints(
-    snapshot: &Snapshot,
-    service: &Service,
-    sport: &ServicePort,
-) -> (Vec<(Arc<str>, u16)>, bool) {
-    let ns = service.metadata.ns();
+/// Ready endpoints of a Service port from its EndpointSlices (or its ExternalName), and whether
+/// they are DNS names.
+fn endpoints(snapshot: &Snapshot, service: &Service, sport: &ServicePort) -> (Endpoints, bool) {
     if service.spec.type_.as_deref() == Some("ExternalName") {
         if let Some(host) = &service.spec.external_name {
-            return (vec![(host.as_str().into(), sport.port as u16)], true);
+            return (Arc::new([(host.as_str().into(), sport.port as u16)]), true);
         }
     }
-    let mut out = Vec::new();
-    let mut dns = false;
-    for slice in snapshot.endpoint_slices_of(ns, &service.metadata.name) {
-        let port = slice
-            .body
-            .ports
-            .iter()
-            .flatten()
-            .find(|p| p.name.as_deref().unwrap_or("") == sport.name.as_deref().unwrap_or(""))
-            .and_then(|p| p.port);
-        let Some(port) = port.and_then(|p| u16::try_from(p).ok()) else {
-            continue;
-        };
-        dns |= slice.body.address_type == "FQDN";
-        out.reserve(slice.body.endpoints.len());
-        for ep in slice.body.endpoints.iter().filter(|e| e.is_ready()) {
-            for a in &ep.addresses {
-                out.push((a.clone(), port));
-            }
-        }
+    let ready = snapshot.ready_endpoints(service.metadata.ns(), &service.metadata.name);
+    match ready.and_then(|r| r.port(sport.name.as_deref().unwrap_or(""))) {
+        Some(port) => (port.endpoints.clone(), port.dns),
+        None => (Arc::new([]), false),
     }
-    out.sort();
-    out.dedup();
-    (out, dns)
 }
 
 /// Upstream TLS from the BackendTLSPolicy governing this Service port; an error when that

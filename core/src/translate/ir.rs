@@ -484,8 +484,8 @@ pub struct ClusterIr {
     pub name: ClusterName,
     /// The Service.
     pub service: ObjectKey,
-    /// Ready endpoints (address, port), sorted.
-    pub endpoints: Vec<(Arc<str>, u16)>,
+    /// Ready endpoints (address, port), sorted: the Service's own copy, shared.
+    pub endpoints: crate::snapshot::Endpoints,
     /// Upstream protocol.
     pub protocol: UpstreamProtocol,
     /// Upstream TLS from a BackendTLSPolicy.
@@ -576,7 +576,7 @@ mod tests {
         let c = ClusterIr {
             name: name.clone(),
             service: ObjectKey::new(Kind::Service, "ns", "svc"),
-            endpoints: Vec::new(),
+            endpoints: Arc::new([]),
             protocol: UpstreamProtocol::Http1,
             tls: None,
             dns: false,

@@ -10,6 +10,11 @@ use crate::diagnostic::Source;
 use crate::load::Loaded;
 use crate::model::*;
 
+mod endpoints;
+
+use endpoints::ServiceSlices;
+pub use endpoints::{Endpoints, ReadyEndpoints, ReadyPort};
+
 /// Every object the translation may look at, keyed by kind/namespace/name.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -22,11 +27,9 @@ pub struct Snapshot {
     /// BackendTLSPolicies, looked for at every backend) costs nothing.
     counts: [u32; Kind::ALL.len()],
     sources: BTreeMap<ObjectKey, Source>,
-    /// EndpointSlices by namespace and Service name: looking up a Service's endpoints is neither
-    /// a scan nor an allocation.
-    /// The slices themselves, not their keys: reading a Service's endpoints then follows no
-    /// further lookup.
-    slices: FxHashMap<String, FxHashMap<String, BTreeMap<ObjectKey, Arc<Object>>>>,
+    /// EndpointSlices by namespace and Service name, with the ready endpoints they add up to:
+    /// looking up a Service's endpoints is neither a scan nor an allocation.
+    slices: FxHashMap<String, FxHashMap<String, ServiceSlices>>,
     /// The kinds scanned per namespace at every backend (see [`scanned_by_namespace`]), by
     /// namespace: a scan is then a hash lookup and a walk of that namespace's few, rather than
     /// a search of every object.
@@ -95,8 +98,9 @@ impl Snapshot {
     pub fn from_loaded(objects: impl IntoIterator<Item = Loaded>) -> Self {
         let mut s = Snapshot::new();
         for l in objects {
-            s.insert_with_source(l.object, Some(l.source));
+            s.put(l.object, Some(l.source), true);
         }
+        s.refresh_all_endpoints();
         s
     }
 
@@ -104,9 +108,18 @@ impl Snapshot {
     pub fn from_objects(objects: impl IntoIterator<Item = Object>) -> Self {
         let mut s = Snapshot::new();
         for o in objects {
-            s.insert(o);
+            s.put(o, None, true);
         }
+        s.refresh_all_endpoints();
         s
+    }
+
+    /// Adds up the Services a bulk load left stale: once per Service of many slices rather
+    /// than once per slice.
+    fn refresh_all_endpoints(&mut self) {
+        for service in self.slices.values_mut().flat_map(|s| s.values_mut()) {
+            service.refresh_stale();
+        }
     }
 
     /// Adds or replaces an object; returns the previous one.
@@ -120,6 +133,12 @@ impl Snapshot {
         object: Object,
         source: Option<Source>,
     ) -> Option<Arc<Object>> {
+        self.put(object, source, false)
+    }
+
+    /// Adds or replaces an object; in a `bulk` load, a Service of several slices is added up
+    /// at the end ([`Snapshot::refresh_all_endpoints`]).
+    fn put(&mut self, object: Object, source: Option<Source>, bulk: bool) -> Option<Arc<Object>> {
         let mut key = object.key();
         match self.namespaces.get(&*key.namespace) {
             Some(ns) => key.namespace = ns.clone(),
@@ -137,12 +156,9 @@ impl Snapshot {
         }
         let object = Arc::new(object);
         if let Some((ns, name)) = slice_service(&object) {
-            self.slices
-                .entry(ns)
-                .or_default()
-                .entry(name)
-                .or_default()
-                .insert(key.clone(), object.clone());
+            let service = self.slices.entry(ns).or_default().entry(name).or_default();
+            service.slices.insert(key.clone(), object.clone());
+            service.changed(bulk);
         }
         if scanned_by_namespace(key.kind) {
             self.by_namespace
@@ -156,12 +172,12 @@ impl Snapshot {
             self.counts[key.kind as usize] += 1;
         }
         if let Some(svc) = old.as_deref().and_then(slice_service) {
-            self.unindex_slice(&svc, &key);
+            self.unindex_slice(&svc, &key, bulk);
         }
         old
     }
 
-    fn unindex_slice(&mut self, svc: &(String, String), key: &ObjectKey) {
+    fn unindex_slice(&mut self, svc: &(String, String), key: &ObjectKey, bulk: bool) {
         // The slice may still be indexed under its new Service; keep it there.
         let still = self.index.get(key).and_then(|o| slice_service(o)).as_ref() == Some(svc);
         if still {
@@ -169,10 +185,12 @@ impl Snapshot {
         }
         let (ns, name) = svc;
         if let Some(services) = self.slices.get_mut(ns) {
-            if let Some(set) = services.get_mut(name) {
-                set.remove(key);
-                if set.is_empty() {
+            if let Some(service) = services.get_mut(name) {
+                service.slices.remove(key);
+                if service.slices.is_empty() {
                     services.remove(name);
+                } else {
+                    service.changed(bulk);
                 }
             }
             if services.is_empty() {
@@ -198,7 +216,7 @@ impl Snapshot {
             }
         }
         if let Some(svc) = old.as_deref().and_then(slice_service) {
-            self.unindex_slice(&svc, key);
+            self.unindex_slice(&svc, key, false);
         }
         old
     }
@@ -266,11 +284,17 @@ impl Snapshot {
             .get(namespace)
             .and_then(|services| services.get(service))
             .into_iter()
-            .flat_map(|slices| slices.values())
+            .flat_map(|service| service.slices.values())
             .filter_map(|o| match o.as_ref() {
                 Object::EndpointSlice(s) => Some(s),
                 _ => None,
             })
+    }
+
+    /// What a Service's EndpointSlices add up to; `None` when it has none.
+    pub fn ready_endpoints(&self, namespace: &str, service: &str) -> Option<&ReadyEndpoints> {
+        let services = self.slices.get(namespace)?;
+        services.get(service).map(|s| &s.ready)
     }
 
     /// Looks an object up.
@@ -420,5 +444,54 @@ mod tests {
         assert!(names(&s, "c").is_empty());
         assert!(!s.by_namespace.contains_key("c"));
         assert_eq!(s.reference_grants().count(), 2);
+    }
+
+    fn slice(name: &str, service: &str, address: &str) -> Object {
+        let text = format!(
+            "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: {name}, namespace: a, labels: {{kubernetes.io/service-name: {service}}}}}\naddressType: IPv4\nports: [{{port: 80}}]\nendpoints: [{{addresses: [{address}]}}]\n"
+        );
+        let mut objects = crate::load::parse_str(&text, "slice.yaml").objects;
+        objects.remove(0).object
+    }
+
+    fn addresses(s: &Snapshot, service: &str) -> Vec<String> {
+        let ready = s.ready_endpoints("a", service).and_then(|r| r.port(""));
+        let list = ready.map(|p| p.endpoints.iter().map(|(a, _)| a.to_string()).collect());
+        list.unwrap_or_default()
+    }
+
+    /// A Service's ready endpoints follow its slices as they are added, replaced, moved to
+    /// another Service and removed, and match those of a snapshot built at once.
+    #[test]
+    fn ready_endpoints_follow_slice_changes() {
+        let mut s = Snapshot::new();
+        s.insert(slice("s1", "web", "10.0.0.2"));
+        s.insert(slice("s2", "web", "10.0.0.1"));
+        assert_eq!(addresses(&s, "web"), ["10.0.0.1", "10.0.0.2"]);
+        s.insert(slice("s1", "web", "10.0.0.3"));
+        assert_eq!(addresses(&s, "web"), ["10.0.0.1", "10.0.0.3"]);
+        s.insert(slice("s1", "api", "10.0.0.3"));
+        assert_eq!(addresses(&s, "web"), ["10.0.0.1"]);
+        assert_eq!(addresses(&s, "api"), ["10.0.0.3"]);
+        let at_once = Snapshot::from_objects(s.iter().cloned());
+        for service in ["web", "api"] {
+            assert_eq!(
+                s.ready_endpoints("a", service),
+                at_once.ready_endpoints("a", service)
+            );
+        }
+        // A bulk load adds a Service of several slices up at its end, after a later slice
+        // replaced an earlier one and moved it to another Service.
+        let bulk = Snapshot::from_objects([
+            slice("s1", "web", "10.0.0.2"),
+            slice("s2", "web", "10.0.0.1"),
+            slice("s3", "web", "10.0.0.4"),
+            slice("s1", "api", "10.0.0.3"),
+        ]);
+        assert_eq!(addresses(&bulk, "web"), ["10.0.0.1", "10.0.0.4"]);
+        assert_eq!(addresses(&bulk, "api"), ["10.0.0.3"]);
+        s.remove(&ObjectKey::new(Kind::EndpointSlice, "a", "s2"));
+        assert!(s.ready_endpoints("a", "web").is_none());
+        assert_eq!(addresses(&s, "api"), ["10.0.0.3"]);
     }
 }
