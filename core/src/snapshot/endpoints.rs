@@ -17,34 +17,30 @@ pub type Endpoints = Arc<[(Arc<str>, u16)]>;
 pub(super) struct ServiceSlices {
     /// The slices, by key: a slice replaced or removed leaves the others as they were.
     pub(super) slices: BTreeMap<ObjectKey, Arc<Object>>,
-    /// What `slices` add up to, unless `stale`.
+    /// What `slices` add up to, except during a bulk load (see [`ServiceSlices::changed`]).
     pub(super) ready: ReadyEndpoints,
-    /// Whether a bulk load changed `slices` since `ready` was added up.
-    stale: bool,
 }
 
 impl ServiceSlices {
     /// After a slice came or went: adds the slices up again, the cost of one Service's slices
     /// paid once per change instead of once per cluster per translation. In a `bulk` load, a
-    /// Service of several slices waits for [`ServiceSlices::refresh_stale`]: added up once,
-    /// not once per slice, and a Service of one is added up while its slice is fresh in cache.
+    /// Service of several slices waits for [`ServiceSlices::after_bulk`]: added up once, not
+    /// once per slice, and a Service of one is added up while its slice is fresh in cache.
     pub(super) fn changed(&mut self, bulk: bool) {
-        if bulk && self.slices.len() > 1 {
-            self.stale = true;
-        } else {
+        if !bulk || self.slices.len() == 1 {
             self.refresh();
         }
     }
 
-    /// Adds up the slices of a Service a bulk load left stale.
-    pub(super) fn refresh_stale(&mut self) {
-        if self.stale {
+    /// Adds up what a bulk load left waiting. A bulk load starts from an empty snapshot, so
+    /// the Services it left waiting are exactly those of several slices.
+    pub(super) fn after_bulk(&mut self) {
+        if self.slices.len() > 1 {
             self.refresh();
         }
     }
 
     fn refresh(&mut self) {
-        self.stale = false;
         self.ready = ReadyEndpoints::of(self.slices.values().filter_map(|o| match o.as_ref() {
             Object::EndpointSlice(s) => Some(&s.body),
             _ => None,

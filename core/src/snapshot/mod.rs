@@ -114,11 +114,11 @@ impl Snapshot {
         s
     }
 
-    /// Adds up the Services a bulk load left stale: once per Service of many slices rather
+    /// Adds up the Services a bulk load left waiting: once per Service of many slices rather
     /// than once per slice.
     fn refresh_all_endpoints(&mut self) {
         for service in self.slices.values_mut().flat_map(|s| s.values_mut()) {
-            service.refresh_stale();
+            service.after_bulk();
         }
     }
 
