@@ -263,7 +263,31 @@ pub struct RouteExtrasIr {
 impl RouteExtrasIr {
     /// The extras to share among a rule's routes: `None` when the rule sets none of them.
     pub fn shared(self) -> Option<Arc<Self>> {
-        (self != Self::default()).then(|| Arc::new(self))
+        (!self.is_empty()).then(|| Arc::new(self))
+    }
+
+    /// Whether the rule sets none of the extras. Field by field, where comparing with a
+    /// default built for the purpose cost hundreds of instructions per rule; the pattern names
+    /// every field, so a new one cannot be forgotten here.
+    fn is_empty(&self) -> bool {
+        let RouteExtrasIr {
+            request_headers,
+            response_headers,
+            mirrors,
+            cors,
+            timeout_ms,
+            per_try_timeout_ms,
+            retry,
+            session,
+        } = self;
+        request_headers.is_empty()
+            && response_headers.is_empty()
+            && mirrors.is_empty()
+            && cors.is_none()
+            && timeout_ms.is_none()
+            && per_try_timeout_ms.is_none()
+            && retry.is_none()
+            && session.is_none()
     }
 }
 
@@ -453,6 +477,13 @@ pub struct HeaderModsIr {
     pub add: Vec<(String, String)>,
     /// Remove.
     pub remove: Vec<String>,
+}
+
+impl HeaderModsIr {
+    /// Whether it changes no header.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.add.is_empty() && self.remove.is_empty()
+    }
 }
 
 /// Session affinity: a cookie or header pins a client to the backend endpoint it first reached.
