@@ -18,10 +18,16 @@ fn render(t: &Translation) -> String {
 enum Edit {
     Upsert(Object),
     Delete(usize),
+    /// New options, which translate every route again (those translated before included).
+    Address(Option<String>),
 }
 
 fn edit() -> impl Strategy<Value = Edit> {
-    prop_oneof![3 => object().prop_map(Edit::Upsert), 1 => any::<usize>().prop_map(Edit::Delete)]
+    prop_oneof![
+        6 => object().prop_map(Edit::Upsert),
+        2 => any::<usize>().prop_map(Edit::Delete),
+        1 => prop::option::of("10\\.0\\.0\\.[1-3]").prop_map(Edit::Address),
+    ]
 }
 
 proptest! {
@@ -55,6 +61,7 @@ proptest! {
     ) {
         let mut engine = Engine::with_snapshot(Snapshot::from_objects(objs), Options::default());
         engine.translate();
+        let mut opts = Options::default();
         for e in edits {
             match e {
                 Edit::Upsert(o) => { engine.apply(Change::Upsert(o, None)); }
@@ -64,15 +71,19 @@ proptest! {
                         engine.apply(Change::Delete(keys[i % keys.len()].clone()));
                     }
                 }
+                Edit::Address(address) => {
+                    opts.address = address;
+                    engine.set_options(opts.clone());
+                }
             }
             let incremental = engine.translate();
-            let full = translate(engine.snapshot(), &Options::default());
+            let full = translate(engine.snapshot(), &opts);
             prop_assert!(incremental.gateways == full.gateways, "incremental IR differs from full");
             prop_assert!(render(&incremental) == render(&full), "incremental output differs from full");
             // The edited snapshot's indexes (endpoints per Service, objects per namespace) match
             // those of one built afresh from the same objects.
             let afresh = Snapshot::from_objects(engine.snapshot().iter().cloned());
-            let fresh = translate(&afresh, &Options::default());
+            let fresh = translate(&afresh, &opts);
             prop_assert!(render(&fresh) == render(&full), "an edited snapshot differs from one built afresh");
         }
     }

@@ -307,6 +307,11 @@ impl Snapshot {
         self.counts[kind as usize] > 0
     }
 
+    /// How many objects of a kind the snapshot holds, to size what is built from them.
+    pub fn count_of(&self, kind: Kind) -> usize {
+        self.counts[kind as usize] as usize
+    }
+
     /// Looks an object up by kind, namespace and name, without building a key.
     pub fn get_parts(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Object> {
         self.get_parts_keyed(kind, namespace, name).map(|(_, o)| o)

@@ -15,6 +15,7 @@
 //!
 //! A [`translate`](super::translate) is an update of an empty state with everything changed.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -213,14 +214,6 @@ impl State {
         if self.all {
             self.gateways_dirty = true;
             self.touched = true;
-            // Collected, then merged: built in key order rather than searched once per route.
-            let mut old: BTreeSet<ObjectKey> = self.routes.keys().cloned().collect();
-            let mut now: BTreeSet<ObjectKey> = Kind::ROUTES
-                .into_iter()
-                .flat_map(|kind| snapshot.keyed_of_kind(kind).map(|(k, _)| k.clone()))
-                .collect();
-            self.dirty.append(&mut old);
-            self.dirty.append(&mut now);
         }
         if !self.touched {
             return;
@@ -251,11 +244,13 @@ impl State {
             heads = Some(fresh);
         }
 
+        let dirty = self.to_translate(snapshot);
         // Take back what the routes to translate again had placed, on the old listeners.
-        let dirty = std::mem::take(&mut self.dirty);
-        for key in &dirty {
-            if let Some(old) = self.routes.remove(key) {
-                self.retract(key, &old, &mut overlap_changed);
+        if !self.routes.is_empty() {
+            for (key, _) in &dirty {
+                if let Some(old) = self.routes.remove(key) {
+                    self.retract(key, &old, &mut overlap_changed);
+                }
             }
         }
 
@@ -266,8 +261,8 @@ impl State {
         // Translate them against the new listeners. The results join `routes` after their
         // status is made, in one merge (in key order, as `dirty` is).
         let mut fresh = Vec::with_capacity(dirty.len());
-        for key in &dirty {
-            let Some((key, object)) = snapshot.get_keyed(key) else {
+        for (key, object) in &dirty {
+            let Some(object) = object else {
                 continue;
             };
             let result =
@@ -293,15 +288,16 @@ impl State {
         };
         let mut statuses = Vec::with_capacity(dirty.len());
         let mut translated = fresh.iter_mut().peekable();
-        for key in &dirty {
+        for (key, object) in &dirty {
             // `fresh` holds the keys of `dirty` still in the snapshot, in the same order.
-            let st = match translated.next_if(|(k, _)| k == key) {
-                Some((k, r)) => status(k, r),
+            let st = match object {
+                Some(_) => translated.next().and_then(|(k, r)| status(k, r)),
                 None => None,
             };
             statuses.push((key.clone(), st));
         }
-        for key in overlap_changed.iter().filter(|k| !dirty.contains(*k)) {
+        let in_dirty = |k: &ObjectKey| dirty.binary_search_by(|(d, _)| d.cmp(k)).is_ok();
+        for key in overlap_changed.iter().filter(|k| !in_dirty(k)) {
             let st = self.routes.get_mut(key).and_then(|r| status(key, r));
             statuses.push((key.clone(), st));
         }
@@ -319,6 +315,52 @@ impl State {
         self.all = false;
         self.gateways_dirty = false;
         self.touched = false;
+    }
+
+    /// The routes to translate again, in key order, each with the snapshot's key and object
+    /// when it still has the route. Everything at once walks the snapshot's routes (already in
+    /// key order) rather than collecting their keys into a set and looking each one up again.
+    fn to_translate<'s>(&mut self, snapshot: &'s Snapshot) -> Vec<(ObjectKey, Option<&'s Object>)> {
+        let mut named = std::mem::take(&mut self.dirty);
+        if !self.all {
+            return named
+                .into_iter()
+                .map(|key| match snapshot.get_keyed(&key) {
+                    Some((k, o)) => (k.clone(), Some(o)),
+                    None => (key, None),
+                })
+                .collect();
+        }
+        // Routes translated before are translated again (and dropped when they are gone).
+        named.extend(self.routes.keys().cloned());
+        let mut named = named.into_iter().peekable();
+        let mut walk = Kind::ROUTES
+            .into_iter()
+            .flat_map(|kind| snapshot.keyed_of_kind(kind))
+            .peekable();
+        let mut out = Vec::with_capacity(
+            Kind::ROUTES
+                .into_iter()
+                .map(|k| snapshot.count_of(k))
+                .sum::<usize>()
+                + named.len(),
+        );
+        loop {
+            let next = match (named.peek(), walk.peek()) {
+                (None, None) => break,
+                (Some(n), Some((k, _))) => n.cmp(*k),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+            };
+            if next == Ordering::Equal {
+                named.next();
+            }
+            match next {
+                Ordering::Less => out.extend(named.next().map(|key| (key, None))),
+                _ => out.extend(walk.next().map(|(k, o)| (k.clone(), Some(o)))),
+            }
+        }
+        out
     }
 
     /// GatewayClass status.
