@@ -244,7 +244,7 @@ impl State {
             heads = Some(fresh);
         }
 
-        let dirty = self.to_translate(snapshot);
+        let dirty = self.take_dirty(snapshot);
         // Take back what the routes to translate again had placed, on the old listeners.
         if !self.routes.is_empty() {
             for (key, _) in &dirty {
@@ -320,7 +320,7 @@ impl State {
     /// The routes to translate again, in key order, each with the snapshot's key and object
     /// when it still has the route. Everything at once walks the snapshot's routes (already in
     /// key order) rather than collecting their keys into a set and looking each one up again.
-    fn to_translate<'s>(&mut self, snapshot: &'s Snapshot) -> Vec<(ObjectKey, Option<&'s Object>)> {
+    fn take_dirty<'s>(&mut self, snapshot: &'s Snapshot) -> Vec<(ObjectKey, Option<&'s Object>)> {
         let mut named = std::mem::take(&mut self.dirty);
         if !self.all {
             return named
