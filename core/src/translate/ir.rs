@@ -337,6 +337,35 @@ pub struct RankKey {
 /// where a `String` allocated a copy for every IR route.
 pub type Created = SmallVec<[u8; 24]>;
 
+/// The leading part of [`RouteIr::cmp_rank`]: precedence, then age. Routes equal in it are
+/// ordered by namespace, name, rule and match, which is mostly the order they arrive in.
+pub type RankHead<'a> = (
+    (
+        u8,
+        std::cmp::Reverse<usize>,
+        bool,
+        std::cmp::Reverse<usize>,
+        std::cmp::Reverse<usize>,
+    ),
+    &'a [u8],
+);
+
+impl RankKey {
+    /// The leading part of the rank, compared without reading the route's names.
+    pub fn head(&self) -> RankHead<'_> {
+        (
+            (
+                self.path_kind,
+                self.path_len,
+                self.no_method,
+                self.headers,
+                self.queries,
+            ),
+            &self.created,
+        )
+    }
+}
+
 impl RouteIr {
     /// The order of two routes of a virtual host: precedence per the spec, then the older
     /// route, then namespace and name (shared with the route's key, so compared by pointer
@@ -344,8 +373,8 @@ impl RouteIr {
     pub fn cmp_rank(&self, other: &Self) -> std::cmp::Ordering {
         use crate::model::{cmp_bytes, cmp_shared};
         let (a, b) = (&self.rank, &other.rank);
-        (a.path_kind, a.path_len, a.no_method, a.headers, a.queries)
-            .cmp(&(b.path_kind, b.path_len, b.no_method, b.headers, b.queries))
+        let ((pa, _), (pb, _)) = (a.head(), b.head());
+        pa.cmp(&pb)
             .then_with(|| cmp_bytes(&a.created, &b.created))
             .then_with(|| cmp_shared(&self.source.namespace, &other.source.namespace))
             .then_with(|| cmp_shared(&self.source.name, &other.source.name))

@@ -225,10 +225,7 @@ impl HostRoutes {
         if self.pending.is_empty() {
             return;
         }
-        let mut pending = std::mem::take(&mut self.pending);
-        // Stable: of equal routes (one route placed twice) the first placed stays the key, as
-        // with one insertion after another.
-        pending.sort_by(|a, b| a.cmp_rank(b));
+        let pending = rank_sorted(std::mem::take(&mut self.pending));
         let mut runs: Vec<(ByRank, u32)> = Vec::with_capacity(pending.len());
         for r in pending {
             match runs.last_mut() {
@@ -242,6 +239,37 @@ impl HostRoutes {
     fn is_empty(&self) -> bool {
         self.placed.is_empty() && self.pending.is_empty()
     }
+}
+
+/// Routes in [`RouteIr::cmp_rank`] order, sorted stably: of equal routes (one route placed
+/// twice) the first placed stays first, as with one insertion after another.
+///
+/// Routes arrive in key order, rule by rule and match by match, which is the tail of the rank
+/// for routes of one kind. So they are sorted by the rank's head alone (precedence and age,
+/// read once per route), and checked pair by pair; only routes that arrived out of order (say,
+/// GRPCRoutes after HTTPRoutes on one hostname) pay for a sort by the whole rank. The result is
+/// the same either way: sorted, with equal routes in arrival order.
+fn rank_sorted(routes: Vec<Arc<RouteIr>>) -> Vec<Arc<RouteIr>> {
+    let order: Vec<usize> = {
+        let mut heads: Vec<(RankHead<'_>, usize)> = routes
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.rank.head(), i))
+            .collect();
+        // Stable, so routes of one head stay in arrival order.
+        heads.sort_by(|a, b| a.0.cmp(&b.0));
+        heads.into_iter().map(|(_, i)| i).collect()
+    };
+    // Moved, not copied: a copy would write a reference count into every route.
+    let mut slots: Vec<Option<Arc<RouteIr>>> = routes.into_iter().map(Some).collect();
+    let mut sorted: Vec<Arc<RouteIr>> = order.into_iter().filter_map(|i| slots[i].take()).collect();
+    if sorted
+        .windows(2)
+        .any(|w| w[0].cmp_rank(&w[1]) == Ordering::Greater)
+    {
+        sorted.sort_by(|a, b| a.cmp_rank(b));
+    }
+    sorted
 }
 
 impl Table {
@@ -583,6 +611,67 @@ impl Placements {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+
+    use super::rank_sorted;
+    use crate::model::{Kind, ObjectKey};
+    use crate::translate::ir::RouteIr;
+
+    /// A route with a small choice of every part of its rank, so that ties are common.
+    fn ranked(
+        (kind, ns, name, created, path_len, position): (bool, u8, u8, u8, usize, (usize, usize)),
+    ) -> RouteIr {
+        let kind = if kind {
+            Kind::GrpcRoute
+        } else {
+            Kind::HttpRoute
+        };
+        let source = ObjectKey::new(kind, &format!("ns-{ns}"), &format!("r-{name}"));
+        let mut r = RouteIr::catch_all(
+            format!("{source}/{position:?}"),
+            source,
+            ActionIr::Direct(200),
+        );
+        r.rank.path_len = std::cmp::Reverse(path_len);
+        r.rank.position = position;
+        if created > 0 {
+            r.rank.created = format!("2025-01-01T00:00:0{created}Z").into_bytes().into();
+        }
+        r
+    }
+
+    proptest! {
+        /// Sorting by the head of the rank, then checking, gives what a stable sort by the
+        /// whole rank gives, down to which copy of equal routes comes first.
+        #[test]
+        fn rank_sorted_is_a_stable_sort_by_rank(
+            parts in prop::collection::vec(
+                ((any::<bool>(), 0..2u8, 0..3u8, 0..3u8, 1..3usize, (0..2usize, 0..2usize)), 0..3usize),
+                0..40,
+            ),
+        ) {
+            // Some routes come twice: the same one again, or an equal copy.
+            let mut routes: Vec<Arc<RouteIr>> = Vec::new();
+            for (p, again) in parts {
+                let r = Arc::new(ranked(p));
+                match again {
+                    1 => routes.push(r.clone()),
+                    2 => routes.push(Arc::new(RouteIr::clone(&r))),
+                    _ => {}
+                }
+                routes.push(r);
+            }
+            let mut expected = routes.clone();
+            expected.sort_by(|a, b| a.cmp_rank(b));
+            let got = rank_sorted(routes);
+            prop_assert_eq!(got.len(), expected.len());
+            for (g, e) in got.iter().zip(&expected) {
+                prop_assert!(Arc::ptr_eq(g, e), "{} where {} was expected", g.name, e.name);
+            }
+        }
+    }
 
     use crate::translate::ActionIr;
     use crate::Options;
