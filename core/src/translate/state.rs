@@ -360,6 +360,11 @@ impl State {
                 _ => out.extend(walk.next().map(|(k, o)| (k.clone(), Some(o)))),
             }
         }
+        // The merge relies on the snapshot's walk being in key order, kind after kind.
+        debug_assert!(
+            out.windows(2).all(|w| w[0].0 < w[1].0),
+            "routes out of key order"
+        );
         out
     }
 
