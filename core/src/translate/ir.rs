@@ -371,11 +371,11 @@ impl RouteIr {
     /// route, then namespace and name (shared with the route's key, so compared by pointer
     /// first), then rule and match order, then HTTPRoute before GRPCRoute, then name.
     pub fn cmp_rank(&self, other: &Self) -> std::cmp::Ordering {
-        use crate::model::{cmp_bytes, cmp_shared};
+        use crate::model::cmp_shared;
         let (a, b) = (&self.rank, &other.rank);
-        let ((pa, _), (pb, _)) = (a.head(), b.head());
-        pa.cmp(&pb)
-            .then_with(|| cmp_bytes(&a.created, &b.created))
+        // The head first, as `placements::rank_sorted` sorts by it alone.
+        a.head()
+            .cmp(&b.head())
             .then_with(|| cmp_shared(&self.source.namespace, &other.source.namespace))
             .then_with(|| cmp_shared(&self.source.name, &other.source.name))
             .then_with(|| a.position.cmp(&b.position))

@@ -287,7 +287,7 @@ impl State {
                 .map(|s| StatusObject::new(key, StatusBody::Route(s)))
         };
         let mut statuses = Vec::with_capacity(dirty.len());
-        let mut translated = fresh.iter_mut().peekable();
+        let mut translated = fresh.iter_mut();
         for (key, object) in &dirty {
             // `fresh` holds the keys of `dirty` still in the snapshot, in the same order.
             let st = match object {
