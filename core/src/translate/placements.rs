@@ -463,12 +463,17 @@ impl Placements {
         if clusters.is_empty() {
             // Every refresh leaves `clusters` holding the first user's cluster of every name,
             // and every change since marked its name dirty: from nothing, that is all of them,
-            // sorted once and built in one pass instead of a search per name.
-            self.dirty_clusters.clear();
-            let all: BTreeMap<ClusterName, Arc<ClusterIr>> = self
-                .clusters
-                .iter()
-                .filter_map(|(n, users)| users.first().map(|(_, c)| (n.clone(), c.clone())))
+            // built in one pass instead of a search per name. Sorted from the dirty names, which
+            // arrive in route order, mostly already sorted (the hashed map's order is random).
+            let mut names = std::mem::take(&mut self.dirty_clusters);
+            names.sort();
+            names.dedup();
+            let all: BTreeMap<ClusterName, Arc<ClusterIr>> = names
+                .into_iter()
+                .filter_map(|n| {
+                    let first = self.clusters.get(&n)?.first()?.1.clone();
+                    Some((n, first))
+                })
                 .collect();
             if all.is_empty() {
                 return false;
