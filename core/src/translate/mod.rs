@@ -152,39 +152,37 @@ pub struct RouteResult {
     /// The rules, built once for every parent; None when no parentRef names a Gateway of ours.
     pub outcome: Option<Arc<RuleOutcome>>,
     /// One status entry per parentRef naming a Gateway of ours, with that Gateway.
-    pub parents: PerParent<(ObjectKey, RouteParentStatus)>,
+    pub parents: ParentStatuses,
     /// What the route adds to each Gateway, per parentRef.
     pub parts: PerParent<ParentPart>,
 }
 
-impl RouteResult {
-    /// The route's status, with `RouteRulesOverlap` on the accepted parents whose Gateway
-    /// `overlapping` says has a rule of this route overlapping another; None when no
-    /// parentRef is ours. With `take`, the parents are moved out rather than copied.
-    pub fn status(
-        &mut self,
-        overlapping: impl Fn(&ObjectKey) -> bool,
-        take: bool,
-    ) -> Option<RouteStatus> {
-        if self.parents.is_empty() {
-            return None;
-        }
-        let mark = |(gw, mut p): (ObjectKey, RouteParentStatus)| {
-            if overlapping(&gw) {
-                overlap::mark(&mut p);
-            }
-            p
-        };
-        let parents = if take {
-            std::mem::take(&mut self.parents)
-                .into_iter()
-                .map(mark)
-                .collect()
-        } else {
-            self.parents.iter().cloned().map(mark).collect()
-        };
-        Some(RouteStatus { parents })
+/// A route's status entries, one per parentRef naming a Gateway of ours, with that Gateway.
+pub type ParentStatuses = PerParent<(ObjectKey, RouteParentStatus)>;
+
+/// The route's status made of its entries `parents`, with `RouteRulesOverlap` on the accepted
+/// parents whose Gateway `overlapping` says has a rule of this route overlapping another; None
+/// when no parentRef is ours. With `take`, the entries are moved out rather than copied.
+pub fn route_status(
+    parents: &mut ParentStatuses,
+    overlapping: impl Fn(&ObjectKey) -> bool,
+    take: bool,
+) -> Option<RouteStatus> {
+    if parents.is_empty() {
+        return None;
     }
+    let mark = |(gw, mut p): (ObjectKey, RouteParentStatus)| {
+        if overlapping(&gw) {
+            overlap::mark(&mut p);
+        }
+        p
+    };
+    let parents = if take {
+        std::mem::take(parents).into_iter().map(mark).collect()
+    } else {
+        parents.iter().cloned().map(mark).collect()
+    };
+    Some(RouteStatus { parents })
 }
 
 /// Translates one route of any kind against the Gateways of ours, reusing the rules' outcome

@@ -27,7 +27,7 @@ use super::ir::{GatewayIr, SecretIr, Shared};
 use super::listeners::ListenerCtx;
 use super::placements::Placements;
 use super::routes::RuleOutcome;
-use super::{listenersets, policy, Options, Parents, RouteResult, Translation};
+use super::{listenersets, policy, Options, ParentStatuses, Parents, RouteResult, Translation};
 use crate::diagnostic::Diagnostic;
 use crate::model::{KeyRef, Kind, Object, ObjectKey};
 use crate::snapshot::Snapshot;
@@ -259,46 +259,63 @@ impl State {
         }
 
         // Translate them against the new listeners. The results join `routes` after their
-        // status is made, in one merge (in key order, as `dirty` is).
-        let mut fresh = Vec::with_capacity(dirty.len());
+        // status is made, in one merge (in key order, as `dirty` is). Nothing asks a one-off
+        // translation's routes again: it keeps only their status entries, and the rest of each
+        // result is dropped once placed, its memory reused by the next route.
+        let take = !self.track;
+        let (mut fresh, mut entries) = (Vec::new(), Vec::new());
+        if take {
+            entries.reserve(dirty.len());
+        } else {
+            fresh.reserve(dirty.len());
+        }
         for (key, object) in &dirty {
             let Some(object) = object else {
                 continue;
             };
-            let result =
+            let mut result =
                 super::route_result(snapshot, opts, key, object, &self.gateways, &mut self.cache);
             self.place(key, &result, &mut overlap_changed);
-            fresh.push((key.clone(), result));
+            if take {
+                entries.push(std::mem::take(&mut result.parents));
+            } else {
+                fresh.push((key.clone(), result));
+            }
         }
 
         self.finish_gateways(snapshot, opts);
         let gateways = &self.gateways;
-        // Nothing asks a one-off translation's routes again: their parents are moved out.
-        let take = !self.track;
         let any_overlap = gateways.values().any(|g| g.placements.overlap.any());
-        let status = |key: &ObjectKey, r: &mut RouteResult| {
+        let status = |key: &ObjectKey, parents: &mut ParentStatuses| {
             let overlapping = |gw: &ObjectKey| {
                 any_overlap
                     && gateways
                         .get(gw)
                         .is_some_and(|g| g.placements.overlap.overlapping(key))
             };
-            r.status(overlapping, take)
+            super::route_status(parents, overlapping, take)
                 .map(|s| StatusObject::new(key, StatusBody::Route(s)))
         };
         let mut statuses = Vec::with_capacity(dirty.len());
-        let mut translated = fresh.iter_mut();
+        // One of the two is empty; the other holds an entry per key of `dirty` still in the
+        // snapshot, in the same order.
+        let mut translated = fresh
+            .iter_mut()
+            .map(|(_, r)| &mut r.parents)
+            .chain(entries.iter_mut());
         for (key, object) in &dirty {
-            // `fresh` holds the keys of `dirty` still in the snapshot, in the same order.
             let st = match object {
-                Some(_) => translated.next().and_then(|(k, r)| status(k, r)),
+                Some(_) => translated.next().and_then(|p| status(key, p)),
                 None => None,
             };
             statuses.push((key.clone(), st));
         }
         let in_dirty = |k: &ObjectKey| dirty.binary_search_by(|(d, _)| d.cmp(k)).is_ok();
         for key in overlap_changed.iter().filter(|k| !in_dirty(k)) {
-            let st = self.routes.get_mut(key).and_then(|r| status(key, r));
+            let st = self
+                .routes
+                .get_mut(key)
+                .and_then(|r| status(key, &mut r.parents));
             statuses.push((key.clone(), st));
         }
         // A one-off translation never asks its routes again: their status is made.
