@@ -129,7 +129,7 @@ fn mirror(m: &mut HttpRequestMirrorFilter) {
     }
 }
 
-fn session(s: &mut Option<SessionPersistence>) {
+fn session(s: &mut Option<Box<SessionPersistence>>) {
     if let Some(s) = s {
         default_str(&mut s.type_, "Cookie");
         if let Some(c) = &mut s.cookie_config {

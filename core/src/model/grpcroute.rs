@@ -53,9 +53,9 @@ pub struct GrpcRouteRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(transform = limits::BACKEND_REFS.schema())]
     pub backend_refs: Option<Vec<GrpcBackendRef>>,
-    /// Experimental: session affinity.
+    /// Experimental: session affinity (boxed: rarely set, and large next to the rest of a rule).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_persistence: Option<SessionPersistence>,
+    pub session_persistence: Option<Box<SessionPersistence>>,
 }
 
 /// Method and header predicates.

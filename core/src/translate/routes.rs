@@ -478,19 +478,19 @@ impl RuleCtx<'_> {
                     }
                 }
             }
-            let timeouts = rule.timeouts.as_ref();
+            let timeouts = rule.timeouts.as_deref();
             let timeout_ms = timeouts
                 .and_then(|t| t.request.as_deref())
                 .and_then(parse_ms);
             let per_try_timeout_ms = timeouts
                 .and_then(|t| t.backend_request.as_deref())
                 .and_then(parse_ms);
-            let retry = rule.retry.as_ref().map(|r| RetryIr {
+            let retry = rule.retry.as_deref().map(|r| RetryIr {
                 codes: r.codes.iter().flatten().map(|c| *c as u32).collect(),
                 attempts: r.attempts.unwrap_or(1).max(0) as u32,
                 backoff_ms: r.backoff.as_deref().and_then(parse_ms),
             });
-            let session = session_ir(rule.session_persistence.as_ref(), self.route.key);
+            let session = session_ir(rule.session_persistence.as_deref(), self.route.key);
             if unsupported.is_some() {
                 // A rule that cannot be served answers 500 and programs none of its filters.
                 request_headers = HeaderModsIr::default();
@@ -551,7 +551,7 @@ impl RuleCtx<'_> {
             _ => &empty_rule,
         };
         for (ri, rule) in rules.iter().enumerate() {
-            let session = session_ir(rule.session_persistence.as_ref(), self.route.key);
+            let session = session_ir(rule.session_persistence.as_deref(), self.route.key);
             let id = rule_id(rule.name.as_deref(), rule.matches.as_deref(), ri);
             let mut request_headers = HeaderModsIr::default();
             let mut response_headers = HeaderModsIr::default();

@@ -84,7 +84,7 @@ fn rule(cx: &mut Cx, path: &Path, r: &GrpcRouteRule) {
     session_persistence(
         cx,
         &path.f("sessionPersistence"),
-        r.session_persistence.as_ref(),
+        r.session_persistence.as_deref(),
     );
 }
 

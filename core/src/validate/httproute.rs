@@ -68,7 +68,7 @@ fn rule(cx: &mut Cx, path: &Path, r: &HttpRouteRule) {
     if let Some(t) = &r.timeouts {
         timeouts(cx, &path.f("timeouts"), t);
     }
-    if let Some(retry) = r.retry.as_ref().filter(|_| cx.experimental()) {
+    if let Some(retry) = r.retry.as_deref().filter(|_| cx.experimental()) {
         let p = path.f("retry");
         if let Some(codes) = &retry.codes {
             let cp = p.f("codes");
@@ -84,7 +84,7 @@ fn rule(cx: &mut Cx, path: &Path, r: &HttpRouteRule) {
     session_persistence(
         cx,
         &path.f("sessionPersistence"),
-        r.session_persistence.as_ref(),
+        r.session_persistence.as_deref(),
     );
     rule_rules(cx, path, r);
 }
