@@ -416,7 +416,8 @@ impl Default for PathMatchIr {
     }
 }
 
-/// What a route does.
+/// What a route does. Rewrites and redirects are boxed: rare, and held inline they made every IR
+/// route, which each translation writes and reads again, a sixth larger (400 → 336 bytes).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ActionIr {
     /// Forward to weighted clusters; `invalid_weight` is the share answered with HTTP 500.
@@ -427,10 +428,10 @@ pub enum ActionIr {
         /// Weight of backends that did not resolve.
         invalid_weight: u32,
         /// Rewrite applied before forwarding.
-        rewrite: Option<RewriteIr>,
+        rewrite: Option<Box<RewriteIr>>,
     },
     /// Answer with a redirect.
-    Redirect(RedirectIr),
+    Redirect(Box<RedirectIr>),
     /// Answer directly with a status code.
     Direct(u32),
 }

@@ -398,7 +398,7 @@ impl RuleCtx<'_> {
             let mut mirrors = Vec::new();
             let mut cors = None;
             let mut redirect = None;
-            let mut rewrite: Option<RewriteIr> = None;
+            let mut rewrite: Option<Box<RewriteIr>> = None;
             let unsupported = filters::check_http_rule(rule)
                 .err()
                 .map(|e| format!("rule {id}: {e}"));
@@ -422,25 +422,25 @@ impl RuleCtx<'_> {
                         if let Some(r) = &f.request_redirect {
                             let (full_path, prefix) =
                                 r.path.as_ref().map(path_modifier).unwrap_or_default();
-                            redirect = Some(RedirectIr {
+                            redirect = Some(Box::new(RedirectIr {
                                 scheme: r.scheme.clone(),
                                 hostname: r.hostname.clone(),
                                 port: r.port.map(|p| p as u32),
                                 full_path,
                                 prefix,
                                 status: r.status_code.unwrap_or(302) as u32,
-                            });
+                            }));
                         }
                     }
                     "URLRewrite" => {
                         if let Some(r) = &f.url_rewrite {
                             let (full_path, prefix) =
                                 r.path.as_ref().map(path_modifier).unwrap_or_default();
-                            rewrite = Some(RewriteIr {
+                            rewrite = Some(Box::new(RewriteIr {
                                 hostname: r.hostname.clone(),
                                 full_path,
                                 prefix,
-                            });
+                            }));
                         }
                     }
                     "CORS" => cors = f.cors.clone(),

@@ -205,7 +205,7 @@ pub(crate) fn fill_route(r: &RouteIr, out: &mut Route) {
                 .action
                 .insert(route::Action::Route(RouteAction::default()));
             if let route::Action::Route(a) = action {
-                forward(r, clusters, *invalid_weight, rewrite.as_ref(), a);
+                forward(r, clusters, *invalid_weight, rewrite.as_deref(), a);
             }
         }
     }
