@@ -304,7 +304,7 @@ impl Snapshot {
 
     /// Whether the snapshot holds any object of a kind.
     pub fn has_any(&self, kind: Kind) -> bool {
-        self.counts[kind as usize] > 0
+        self.count_of(kind) > 0
     }
 
     /// How many objects of a kind the snapshot holds, to size what is built from them.
