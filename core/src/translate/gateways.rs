@@ -111,6 +111,7 @@ pub fn listeners(
         listeners::finish(l, time);
     }
     conflicts::overlapping_tls(&mut out, time);
+    listeners::find_narrower(&mut out);
     (out, info)
 }
 

@@ -66,26 +66,34 @@ pub fn more_specific(other: Option<&str>, this: Option<&str>) -> bool {
     }
 }
 
+/// Of the hostnames of a listener's siblings (`None`: any host), those strictly more specific
+/// than its own `own`: the listeners that take hosts away from it.
+pub fn narrower(own: Option<&str>, siblings: &[Option<&str>]) -> Vec<String> {
+    siblings
+        .iter()
+        .filter(|s| more_specific(**s, own))
+        .filter_map(|s| s.map(str::to_string))
+        .collect()
+}
+
 /// Listener isolation (GatewayHTTPListenerIsolation): of the hostnames a route serves through a
-/// listener whose hostname is `own`, drops those that a strictly more specific listener of the
-/// same port (`siblings`) covers, since requests for them belong to that listener alone.
-pub fn isolate(hosts: Hosts, own: Option<&str>, siblings: &[Option<&str>]) -> Hosts {
-    if siblings.is_empty() {
-        // The usual listener, alone on its port: nothing to take away.
+/// listener, drops those that a strictly more specific listener of the same port (`narrower`,
+/// see [`narrower`]) covers, since requests for them belong to that listener alone.
+pub fn isolate(hosts: Hosts, narrower: &[String]) -> Hosts {
+    if narrower.is_empty() {
+        // The usual listener: nothing to take away.
         return hosts;
     }
     hosts
         .into_iter()
-        .filter(|h| !taken_by_sibling(h, own, siblings))
+        .filter(|h| !taken_by_sibling(h, narrower))
         .collect()
 }
 
-/// Whether every host `host` (a hostname or `*.` wildcard) matches belongs to a sibling
-/// listener more specific than the listener whose hostname is `own`.
-pub fn taken_by_sibling(host: &str, own: Option<&str>, siblings: &[Option<&str>]) -> bool {
-    siblings
-        .iter()
-        .any(|s| more_specific(*s, own) && s.is_some_and(|pattern| covers(pattern, host)))
+/// Whether every host `host` (a hostname or `*.` wildcard) matches belongs to one of the more
+/// specific sibling listeners whose hostnames are `narrower`.
+pub fn taken_by_sibling(host: &str, narrower: &[String]) -> bool {
+    narrower.iter().any(|pattern| covers(pattern, host))
 }
 
 /// Misdirected requests (GatewayHTTPSListenerDetectMisdirectedRequests): on the TLS chain of an
@@ -131,14 +139,15 @@ mod tests {
             Some("*.foo.example.com"),
             Some("abc.foo.example.com"),
         ];
-        let served = |own: Option<&str>| isolate(intersect(own, &route), own, &siblings).to_vec();
+        let served =
+            |own: Option<&str>| isolate(intersect(own, &route), &narrower(own, &siblings)).to_vec();
         assert_eq!(served(None), ["bar.com"]);
         assert_eq!(served(Some("*.example.com")), ["*.example.com"]);
         assert_eq!(served(Some("*.foo.example.com")), ["*.foo.example.com"]);
         assert_eq!(served(Some("abc.foo.example.com")), ["abc.foo.example.com"]);
         // A catch-all route keeps `*`: the more specific virtual hosts already win in Envoy.
         assert_eq!(
-            isolate(intersect(None, &[]), None, &siblings).to_vec(),
+            isolate(intersect(None, &[]), &narrower(None, &siblings)).to_vec(),
             ["*"]
         );
     }
@@ -183,14 +192,13 @@ mod tests {
         );
         // A route hostname of the catch-all listener inside a sibling's hostname is the
         // sibling's; one that only contains it stays (its more specific host wins in Envoy).
-        assert!(taken_by_sibling("a.wildcard.org", None, &all[1..]));
-        assert!(taken_by_sibling("*.wildcard.org", None, &all[1..]));
-        assert!(!taken_by_sibling("*.org", None, &all[1..]));
-        assert!(!taken_by_sibling(
-            "fourth-example.wildcard.org",
-            Some("fourth-example.wildcard.org"),
-            &all[..3]
-        ));
+        let of_catch_all = narrower(None, &all[1..]);
+        assert!(taken_by_sibling("a.wildcard.org", &of_catch_all));
+        assert!(taken_by_sibling("*.wildcard.org", &of_catch_all));
+        assert!(!taken_by_sibling("*.org", &of_catch_all));
+        let own = Some("fourth-example.wildcard.org");
+        assert!(narrower(own, &all[..3]).is_empty());
+        assert!(!taken_by_sibling(own.unwrap(), &narrower(own, &all[..3])));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::certs;
+use super::hostnames;
 use super::ir::{ClientValidationIr, SecretIr};
 use super::refgrant;
 use crate::model::*;
@@ -113,6 +114,11 @@ pub struct ListenerCtx {
     pub ready: bool,
     /// Routes attached.
     pub attached: i32,
+    /// The hostnames of the other ready listeners of its port and protocol that are strictly
+    /// more specific than its own: the hosts they cover are theirs alone (listener isolation,
+    /// misdirected requests). Found once per Gateway ([`find_narrower`]), since every route
+    /// placed on the listener asks.
+    pub narrower: Vec<String>,
 }
 
 /// The hostnames of the other ready listeners of listener `li`'s port with its protocol (`None`
@@ -126,6 +132,21 @@ pub fn sibling_hostnames(listeners: &[ListenerCtx], li: usize) -> Vec<Option<&st
         .filter(|(i, o)| *i != li && o.ready && o.port == l.port && o.protocol == l.protocol)
         .map(|(_, o)| o.hostname.as_deref())
         .collect()
+}
+
+/// Fills [`ListenerCtx::narrower`] of every ready listener, once their readiness is final.
+pub fn find_narrower(listeners: &mut [ListenerCtx]) {
+    for li in 0..listeners.len() {
+        let l = &listeners[li];
+        // No hostname is more specific than an exact one: skip the search, which would make a
+        // Gateway of many listeners on one port quadratic.
+        if !l.ready || l.hostname.as_deref().is_some_and(|h| !h.starts_with('*')) {
+            continue;
+        }
+        let own = l.hostname.as_deref();
+        let narrower = hostnames::narrower(own, &sibling_hostnames(listeners, li));
+        listeners[li].narrower = narrower;
+    }
 }
 
 impl ListenerCtx {
@@ -233,6 +254,7 @@ pub fn validate(
         spec_valid: true,
         ready: false,
         attached: 0,
+        narrower: Vec::new(),
     };
     match protocol {
         None => ctx.set(

@@ -102,16 +102,14 @@ pub struct Translation {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// The hostnames a route serves through HTTP listener `li`, less those a more specific ready
+/// The hostnames a route serves through HTTP listener `l`, less those a more specific ready
 /// HTTP listener of the same port owns: HTTP listeners of a port share one route table, where
 /// they would otherwise mix (HTTPS listeners have a table each, chosen by SNI).
-fn isolated(listeners: &[ListenerCtx], li: usize, hosts: Hosts) -> Hosts {
-    let l = &listeners[li];
+fn isolated(l: &ListenerCtx, hosts: Hosts) -> Hosts {
     if l.protocol != Some(listeners::Protocol::Http) {
         return hosts;
     }
-    let siblings = listeners::sibling_hostnames(listeners, li);
-    hostnames::isolate(hosts, l.hostname.as_deref(), &siblings)
+    hostnames::isolate(hosts, &l.narrower)
 }
 
 /// Translates a snapshot. Deterministic: the same objects in any order give the same result.
@@ -352,7 +350,7 @@ fn route_parents(
             for (li, hosts) in attachment.listeners {
                 part.attached.push(li);
                 if listeners[li].ready {
-                    part.placed.push((li, isolated(listeners, li, hosts)));
+                    part.placed.push((li, isolated(&listeners[li], hosts)));
                 }
             }
         }

@@ -90,7 +90,7 @@ fn misdirected(
         ActionIr::Direct(421),
     ))]);
     for (host, routes) in vhosts.iter_mut() {
-        if hostnames::taken_by_sibling(host, own, &siblings) {
+        if hostnames::taken_by_sibling(host, &l.narrower) {
             *routes = answer.clone();
         }
     }
