@@ -58,6 +58,11 @@ fn bucket(listener: usize, host: &str, r: &RouteIr) -> u64 {
 }
 
 impl Groups {
+    /// Makes room for about `rules` more placed rules (see [`super::placements::Placements::reserve`]).
+    pub fn reserve(&mut self, rules: usize) {
+        self.groups.reserve(rules);
+    }
+
     /// Places a route's rule on a listener's hostname; routes whose overlap may have changed go into `changed`.
     pub fn add(
         &mut self,

@@ -362,6 +362,21 @@ impl Placements {
         }
     }
 
+    /// Makes room for about `routes` more routes, each with one cluster and one rule: the maps
+    /// then grow once rather than step by step, each step rehashing what they held.
+    pub fn reserve(&mut self, routes: usize) {
+        self.clusters.reserve(routes);
+        self.dirty_clusters.reserve(routes);
+        self.overlap.reserve(routes);
+    }
+
+    /// Whether no route has been placed.
+    pub fn is_empty(&self) -> bool {
+        self.clusters.is_empty()
+            && self.tables.is_empty()
+            && self.forwards.iter().all(BTreeMap::is_empty)
+    }
+
     /// Adds what one parentRef of `route` brings (`outcome` is the route's rules).
     pub fn add(
         &mut self,
@@ -574,7 +589,10 @@ impl Placements {
                                 hosts.to_vec()
                             };
                             entry.tls_chains.push(TlsChainIr {
-                                name: format!("{gw}/{}/{}/{}", l.name, route.namespace, route.name),
+                                // One per TLS route: spelled without the formatting
+                                // machinery (see `names`).
+                                name: [gw, "/", &l.name, "/", &route.namespace, "/", &route.name]
+                                    .concat(),
                                 server_names,
                                 secrets: if l.passthrough {
                                     Vec::new()
@@ -583,7 +601,7 @@ impl Placements {
                                 },
                                 client_validation: None,
                                 action: TlsChainAction::Forward(ForwardIr {
-                                    name: format!("{}/{}", route.namespace, route.name),
+                                    name: [&*route.namespace, "/", &route.name].concat(),
                                     clusters: clusters.clone(),
                                 }),
                             });

@@ -262,6 +262,19 @@ impl State {
         // status is made, in one merge (in key order, as `dirty` is). Nothing asks a one-off
         // translation's routes again: it keeps only their status entries, and the rest of each
         // result is dropped once placed, its memory reused by the next route.
+        // Routes reach their Gateways in key order, not Gateway by Gateway. A Gateway starting
+        // from nothing gets room for its fair share of them up front, so that its maps do not
+        // grow step by step, each step rehashing what they held in memory long since cold. The
+        // shares add up to the number of routes: little is wasted when routes crowd onto a few
+        // Gateways.
+        let share = dirty.len() / self.gateways.len().max(1);
+        if share > 1 {
+            for g in self.gateways.values_mut() {
+                if g.placements.is_empty() {
+                    g.placements.reserve(share);
+                }
+            }
+        }
         let take = !self.track;
         let (mut fresh, mut entries) = (Vec::new(), Vec::new());
         if take {
