@@ -756,8 +756,9 @@ fn grpc_match(m: &GrpcRouteMatch) -> Result<MatchIr, String> {
                 }
             };
             match (mm.service.as_deref(), mm.method.as_deref(), regex) {
-                (Some(s), Some(me), false) => PathMatchIr::Exact(format!("/{s}/{me}")),
-                (Some(s), None, false) => PathMatchIr::Prefix(format!("/{s}")),
+                // Spelled with `concat` (one allocation, no formatting): every gRPC rule has one.
+                (Some(s), Some(me), false) => PathMatchIr::Exact(["/", s, "/", me].concat()),
+                (Some(s), None, false) => PathMatchIr::Prefix(["/", s].concat()),
                 (s, me, _) => {
                     let r = format!(
                         "/{}/{}",
