@@ -110,6 +110,10 @@ pub struct State {
     /// Gateways and ListenerSets to the routes naming them.
     refs: BTreeMap<ObjectKey, BTreeSet<ObjectKey>>,
     status: BTreeMap<ObjectKey, Arc<StatusObject>>,
+    /// A one-off translation's route statuses, in key order, kept out of `status`: nothing
+    /// looks them up one by one, and a map would be built, merged and taken apart again only
+    /// to give them back in this order.
+    settled: Vec<(ObjectKey, Arc<StatusObject>)>,
     class_keys: BTreeSet<ObjectKey>,
     policy_keys: BTreeSet<ObjectKey>,
     warnings: BTreeMap<Diagnostic, usize>,
@@ -145,6 +149,7 @@ impl State {
             routes: BTreeMap::new(),
             refs: BTreeMap::new(),
             status: BTreeMap::new(),
+            settled: Vec::new(),
             class_keys: BTreeSet::new(),
             policy_keys: BTreeSet::new(),
             warnings: BTreeMap::new(),
@@ -621,8 +626,9 @@ impl State {
         }
     }
 
-    /// [`State::set_status`] for many objects. A one-off translation keeps no times and no
-    /// changes, so its statuses are merged in at once instead of searched for one by one.
+    /// [`State::set_status`] for many objects, in key order. A one-off translation keeps no
+    /// times and no changes, and starts with no route status: its statuses are set aside in
+    /// `settled` rather than searched for one by one.
     fn set_statuses(&mut self, list: Vec<(ObjectKey, Option<StatusObject>)>) {
         if self.track {
             for (key, st) in list {
@@ -630,15 +636,17 @@ impl State {
             }
             return;
         }
-        let mut present = Vec::with_capacity(list.len());
+        self.settled.reserve(list.len());
         for (key, st) in list {
             match st {
-                Some(st) => present.push((key, Arc::new(st))),
+                Some(st) => self.settled.push((key, Arc::new(st))),
                 None => self.set_status(&key, None),
             }
         }
-        let mut merged: BTreeMap<ObjectKey, Arc<StatusObject>> = present.into_iter().collect();
-        self.status.append(&mut merged);
+        // `update` lists each key once, in key order; a check costs one pass.
+        if !self.settled.is_sorted_by(|a, b| a.0 < b.0) {
+            self.settled.sort_by(|a, b| a.0.cmp(&b.0));
+        }
     }
 
     /// Stores an object's status, keeping the old one (and its times) when nothing else changed.
@@ -701,12 +709,15 @@ impl State {
 
     /// The status of an object.
     pub fn status(&self, key: &ObjectKey) -> Option<&Arc<StatusObject>> {
-        self.status.get(key)
+        self.status.get(key).or_else(|| {
+            let i = self.settled.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
+            Some(&self.settled[i].1)
+        })
     }
 
     /// Every status, in key order.
     pub fn statuses(&self) -> impl Iterator<Item = &Arc<StatusObject>> + '_ {
-        self.status.values()
+        merge_by_key(self.status.iter(), self.settled.iter().map(|(k, s)| (k, s)))
     }
 
     /// Every diagnostic, sorted.
@@ -723,9 +734,7 @@ impl State {
                 .into_values()
                 .map(|g| (g.name, g.ir))
                 .collect(),
-            status: self
-                .status
-                .into_values()
+            status: merge_by_key(self.status.into_iter(), self.settled.into_iter())
                 .map(|s| Arc::try_unwrap(s).unwrap_or_else(|s| (*s).clone()))
                 .collect(),
             diagnostics,
@@ -740,9 +749,52 @@ impl State {
                 .values()
                 .map(|g| (g.name.clone(), g.ir.clone()))
                 .collect(),
-            status: self.status.values().map(|s| (**s).clone()).collect(),
+            status: self.statuses().map(|s| (**s).clone()).collect(),
             diagnostics: self.diagnostics(),
         }
+    }
+}
+
+/// The values of two sequences sorted by key, in key order (`b`'s first on equal keys).
+fn merge_by_key<K: Ord, T, A, B>(a: A, b: B) -> MergeByKey<A, B>
+where
+    A: Iterator<Item = (K, T)>,
+    B: Iterator<Item = (K, T)>,
+{
+    MergeByKey {
+        a: a.peekable(),
+        b: b.peekable(),
+    }
+}
+
+/// See [`merge_by_key`]; its length is known, so what collects it allocates once.
+struct MergeByKey<A: Iterator, B: Iterator> {
+    a: std::iter::Peekable<A>,
+    b: std::iter::Peekable<B>,
+}
+
+impl<K: Ord, T, A, B> Iterator for MergeByKey<A, B>
+where
+    A: Iterator<Item = (K, T)>,
+    B: Iterator<Item = (K, T)>,
+{
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        let from_a = match (self.a.peek(), self.b.peek()) {
+            (Some((ka, _)), Some((kb, _))) => ka < kb,
+            (a, _) => a.is_some(),
+        };
+        let next = if from_a { self.a.next() } else { self.b.next() };
+        next.map(|(_, v)| v)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let (a, b) = (self.a.size_hint(), self.b.size_hint());
+        (
+            a.0.saturating_add(b.0),
+            a.1.zip(b.1).and_then(|(x, y)| x.checked_add(y)),
+        )
     }
 }
 
@@ -760,5 +812,24 @@ fn retract_parts(
                 .remove(&g.listeners, key, outcome, part, overlap);
             g.touched = true;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_by_key;
+
+    #[test]
+    fn merged_sequences_keep_key_order_and_their_length() {
+        let a = [(1, "a1"), (4, "a4"), (5, "a5")];
+        let b = [(0, "b0"), (2, "b2"), (4, "b4"), (9, "b9")];
+        let merged = merge_by_key(a.into_iter(), b.into_iter());
+        assert_eq!(merged.size_hint(), (7, Some(7)));
+        assert_eq!(
+            merged.collect::<Vec<_>>(),
+            ["b0", "a1", "b2", "b4", "a4", "a5", "b9"]
+        );
+        let none = merge_by_key(std::iter::empty::<(u8, u8)>(), std::iter::empty());
+        assert_eq!(none.count(), 0);
     }
 }
