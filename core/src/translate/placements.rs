@@ -225,15 +225,7 @@ impl HostRoutes {
         if self.pending.is_empty() {
             return;
         }
-        let pending = rank_sorted(std::mem::take(&mut self.pending));
-        let mut runs: Vec<(ByRank, u32)> = Vec::with_capacity(pending.len());
-        for r in pending {
-            match runs.last_mut() {
-                Some((k, n)) if k.0.cmp_rank(&r) == Ordering::Equal => *n += 1,
-                _ => runs.push((ByRank(r), 1)),
-            }
-        }
-        self.placed = Placed::Sorted(runs);
+        self.placed = Placed::Sorted(ranked_runs(std::mem::take(&mut self.pending)));
     }
 
     fn is_empty(&self) -> bool {
@@ -241,15 +233,17 @@ impl HostRoutes {
     }
 }
 
-/// Routes in [`RouteIr::cmp_rank`] order, sorted stably: of equal routes (one route placed
-/// twice) the first placed stays first, as with one insertion after another.
+/// Routes in [`RouteIr::cmp_rank`] order, as runs of equal routes (one route placed more than
+/// once) with their lengths. Each run holds the first placed of its routes: what a stable sort
+/// by rank, then one insertion after another, would keep.
 ///
 /// Routes arrive in key order, rule by rule and match by match, which is the tail of the rank
 /// for routes of one kind. So they are sorted by the rank's head alone (precedence and age,
-/// read once per route), and checked pair by pair; only routes that arrived out of order (say,
-/// GRPCRoutes after HTTPRoutes on one hostname) pay for a sort by the whole rank. The result is
-/// the same either way: sorted, with equal routes in arrival order.
-fn rank_sorted(routes: Vec<Arc<RouteIr>>) -> Vec<Arc<RouteIr>> {
+/// read once per route), and the runs are made comparing each route with the run before it,
+/// which also checks the order. Only routes that arrived out of order (say, GRPCRoutes after
+/// HTTPRoutes on one hostname) pay for a sort by the whole rank. The result is the same either
+/// way.
+fn ranked_runs(routes: Vec<Arc<RouteIr>>) -> Vec<(ByRank, u32)> {
     let order: Vec<usize> = {
         let mut heads: Vec<(RankHead<'_>, usize)> = routes
             .iter()
@@ -262,14 +256,37 @@ fn rank_sorted(routes: Vec<Arc<RouteIr>>) -> Vec<Arc<RouteIr>> {
     };
     // Moved, not copied: a copy would write a reference count into every route.
     let mut slots: Vec<Option<Arc<RouteIr>>> = routes.into_iter().map(Some).collect();
-    let mut sorted: Vec<Arc<RouteIr>> = order.into_iter().filter_map(|i| slots[i].take()).collect();
-    if sorted
-        .windows(2)
-        .any(|w| w[0].cmp_rank(&w[1]) == Ordering::Greater)
-    {
-        sorted.sort_by(|a, b| a.cmp_rank(b));
+    let by_head = order.into_iter().filter_map(|i| slots[i].take());
+    let (runs, in_order) = runs_of(by_head);
+    if in_order {
+        return runs;
     }
-    sorted
+    // A route of each run stands for all of it: only the first of equal routes is kept.
+    let mut all: Vec<Arc<RouteIr>> = runs
+        .into_iter()
+        .flat_map(|(k, n)| std::iter::repeat_n(k.0, n as usize))
+        .collect();
+    all.sort_by(|a, b| a.cmp_rank(b));
+    runs_of(all.into_iter()).0
+}
+
+/// The runs of equal routes of `routes`, and whether they were in rank order.
+fn runs_of(routes: impl Iterator<Item = Arc<RouteIr>>) -> (Vec<(ByRank, u32)>, bool) {
+    let mut runs: Vec<(ByRank, u32)> = Vec::with_capacity(routes.size_hint().0);
+    let mut in_order = true;
+    for r in routes {
+        match runs.last_mut() {
+            Some((k, n)) => match k.0.cmp_rank(&r) {
+                Ordering::Equal => *n += 1,
+                o => {
+                    in_order &= o == Ordering::Less;
+                    runs.push((ByRank(r), 1));
+                }
+            },
+            None => runs.push((ByRank(r), 1)),
+        }
+    }
+    (runs, in_order)
 }
 
 impl Table {
@@ -638,7 +655,7 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::rank_sorted;
+    use super::ranked_runs;
     use crate::model::{Kind, ObjectKey};
     use crate::translate::ir::RouteIr;
 
@@ -666,10 +683,11 @@ mod tests {
     }
 
     proptest! {
-        /// Sorting by the head of the rank, then checking, gives what a stable sort by the
-        /// whole rank gives, down to which copy of equal routes comes first.
+        /// Sorting by the head of the rank, then making runs, gives what a stable sort by the
+        /// whole rank and runs of equal routes give, down to which copy of equal routes a run
+        /// keeps.
         #[test]
-        fn rank_sorted_is_a_stable_sort_by_rank(
+        fn ranked_runs_are_those_of_a_stable_sort_by_rank(
             parts in prop::collection::vec(
                 ((any::<bool>(), 0..2u8, 0..3u8, 0..3u8, 1..3usize, (0..2usize, 0..2usize)), 0..3usize),
                 0..40,
@@ -686,12 +704,20 @@ mod tests {
                 }
                 routes.push(r);
             }
-            let mut expected = routes.clone();
-            expected.sort_by(|a, b| a.cmp_rank(b));
-            let got = rank_sorted(routes);
+            let mut sorted = routes.clone();
+            sorted.sort_by(|a, b| a.cmp_rank(b));
+            let mut expected: Vec<(Arc<RouteIr>, u32)> = Vec::new();
+            for r in sorted {
+                match expected.last_mut() {
+                    Some((k, n)) if k.cmp_rank(&r) == std::cmp::Ordering::Equal => *n += 1,
+                    _ => expected.push((r, 1)),
+                }
+            }
+            let got = ranked_runs(routes);
             prop_assert_eq!(got.len(), expected.len());
-            for (g, e) in got.iter().zip(&expected) {
-                prop_assert!(Arc::ptr_eq(g, e), "{} where {} was expected", g.name, e.name);
+            for ((g, gn), (e, en)) in got.iter().zip(&expected) {
+                prop_assert!(Arc::ptr_eq(&g.0, e), "{} where {} was expected", g.0.name, e.name);
+                prop_assert_eq!(gn, en);
             }
         }
     }
