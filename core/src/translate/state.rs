@@ -263,10 +263,6 @@ impl State {
             self.install(fresh, &rerouted);
         }
 
-        // Translate them against the new listeners. The results join `routes` after their
-        // status is made, in one merge (in key order, as `dirty` is). Nothing asks a one-off
-        // translation's routes again: it keeps only their status entries, and the rest of each
-        // result is dropped once placed, its memory reused by the next route.
         // Routes reach their Gateways in key order, not Gateway by Gateway. A Gateway starting
         // from nothing gets room for its fair share of them up front, so that its maps do not
         // grow step by step, each step rehashing what they held in memory long since cold. The
@@ -280,6 +276,11 @@ impl State {
                 }
             }
         }
+
+        // Translate the dirty routes against the new listeners. The results join `routes` after
+        // their status is made, in one merge (in key order, as `dirty` is). Nothing asks a
+        // one-off translation's routes again: it keeps only their status entries, and the rest of
+        // each result is dropped once placed, its memory reused by the next route.
         let take = !self.track;
         let (mut fresh, mut entries) = (Vec::new(), Vec::new());
         if take {
