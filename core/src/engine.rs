@@ -131,11 +131,12 @@ impl Engine {
 
     /// The status of an object as of the last update.
     pub fn status(&self, key: &ObjectKey) -> Option<&Arc<StatusObject>> {
-        self.state.status(key)
+        // An engine's state is tracked: every status it has is shared.
+        self.state.shared_status(key)
     }
 
     /// Every status as of the last update, in key order.
-    pub fn statuses(&self) -> impl Iterator<Item = &Arc<StatusObject>> + '_ {
+    pub fn statuses(&self) -> impl Iterator<Item = &StatusObject> + '_ {
         self.state.statuses()
     }
 

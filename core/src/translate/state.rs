@@ -112,13 +112,32 @@ pub struct State {
     status: BTreeMap<ObjectKey, Arc<StatusObject>>,
     /// A one-off translation's route statuses, in key order, kept out of `status`: nothing
     /// looks them up one by one, and a map would be built, merged and taken apart again only
-    /// to give them back in this order.
-    settled: Vec<(ObjectKey, Arc<StatusObject>)>,
+    /// to give them back in this order. Neither shared nor keyed: each is made once and moved
+    /// out once, and a key or an `Arc` per route would be touched again, long since cold.
+    settled: Vec<Settled>,
     class_keys: BTreeSet<ObjectKey>,
     policy_keys: BTreeSet<ObjectKey>,
     warnings: BTreeMap<Diagnostic, usize>,
     changed_status: BTreeSet<ObjectKey>,
     changed_gateways: BTreeSet<String>,
+}
+
+/// A route status of a one-off translation, with the kind its key orders by.
+#[derive(Debug, Clone)]
+struct Settled {
+    kind: Kind,
+    status: StatusObject,
+}
+
+impl KeyRef for Settled {
+    fn parts(&self) -> (Kind, &str, &str) {
+        let meta = &self.status.metadata;
+        (
+            self.kind,
+            meta.namespace.as_deref().unwrap_or(""),
+            &meta.name,
+        )
+    }
 }
 
 /// What changed since [`State::take_changes`] was last called.
@@ -315,7 +334,10 @@ impl State {
             super::route_status(parents, overlapping, take)
                 .map(|s| StatusObject::new(key, StatusBody::Route(s)))
         };
-        let mut statuses = Vec::with_capacity(dirty.len());
+        let mut statuses = Vec::with_capacity(if take { 0 } else { dirty.len() });
+        if take {
+            self.settled.reserve(entries.len());
+        }
         // One of the two is empty; the other holds an entry per key of `dirty` still in the
         // snapshot, in the same order.
         let mut translated = fresh
@@ -327,7 +349,15 @@ impl State {
                 Some(_) => translated.next().and_then(|p| status(key, p)),
                 None => None,
             };
-            statuses.push((key.clone(), st));
+            if take {
+                // A one-off translation starts with no route status: there is none to take
+                // back, and its statuses go straight to where they are given out from.
+                let kind = key.kind;
+                self.settled
+                    .extend(st.map(|status| Settled { kind, status }));
+            } else {
+                statuses.push((key.clone(), st));
+            }
         }
         let in_dirty = |k: &ObjectKey| dirty.binary_search_by(|(d, _)| d.cmp(k)).is_ok();
         for key in overlap_changed.iter().filter(|k| !in_dirty(k)) {
@@ -640,13 +670,16 @@ impl State {
         self.settled.reserve(list.len());
         for (key, st) in list {
             match st {
-                Some(st) => self.settled.push((key, Arc::new(st))),
+                Some(status) => self.settled.push(Settled {
+                    kind: key.kind,
+                    status,
+                }),
                 None => self.set_status(&key, None),
             }
         }
         // `update` lists each key once, in key order; a check costs one pass.
-        if !self.settled.is_sorted_by(|a, b| a.0 < b.0) {
-            self.settled.sort_by(|a, b| a.0.cmp(&b.0));
+        if !self.settled.is_sorted_by(|a, b| a.parts() < b.parts()) {
+            self.settled.sort_by(|a, b| a.parts().cmp(&b.parts()));
         }
     }
 
@@ -709,16 +742,28 @@ impl State {
     }
 
     /// The status of an object.
-    pub fn status(&self, key: &ObjectKey) -> Option<&Arc<StatusObject>> {
-        self.status.get(key).or_else(|| {
-            let i = self.settled.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
-            Some(&self.settled[i].1)
+    pub fn status(&self, key: &ObjectKey) -> Option<&StatusObject> {
+        self.status.get(key).map(|s| &**s).or_else(|| {
+            let i = self
+                .settled
+                .binary_search_by(|s| s.parts().cmp(&key.parts()))
+                .ok()?;
+            Some(&self.settled[i].status)
         })
     }
 
+    /// The status of an object, shared: what a tracked state (an [`crate::engine::Engine`]'s)
+    /// hands out without a copy. A one-off state's route statuses are not shared: None.
+    pub fn shared_status(&self, key: &ObjectKey) -> Option<&Arc<StatusObject>> {
+        self.status.get(key)
+    }
+
     /// Every status, in key order.
-    pub fn statuses(&self) -> impl Iterator<Item = &Arc<StatusObject>> + '_ {
-        merge_by_key(self.status.iter(), self.settled.iter().map(|(k, s)| (k, s)))
+    pub fn statuses(&self) -> impl Iterator<Item = &StatusObject> + '_ {
+        merge_by_key(
+            self.status.iter().map(|(k, s)| (k.parts(), &**s)),
+            self.settled.iter().map(|s| (s.parts(), &s.status)),
+        )
     }
 
     /// Every diagnostic, sorted.
@@ -735,9 +780,7 @@ impl State {
                 .into_values()
                 .map(|g| (g.name, g.ir))
                 .collect(),
-            status: merge_by_key(self.status.into_iter(), self.settled.into_iter())
-                .map(|s| Arc::try_unwrap(s).unwrap_or_else(|s| (*s).clone()))
-                .collect(),
+            status: merge_statuses(self.status, self.settled),
             diagnostics,
         }
     }
@@ -750,10 +793,30 @@ impl State {
                 .values()
                 .map(|g| (g.name.clone(), g.ir.clone()))
                 .collect(),
-            status: self.statuses().map(|s| (**s).clone()).collect(),
+            status: self.statuses().cloned().collect(),
             diagnostics: self.diagnostics(),
         }
     }
+}
+
+/// The statuses of `shared` and `settled`, in key order (`settled`'s first on equal keys),
+/// moved out. The shared ones are few (classes, Gateways, policies): each finds its place among
+/// the settled by a binary search, and the settled are moved over in runs.
+fn merge_statuses(
+    shared: BTreeMap<ObjectKey, Arc<StatusObject>>,
+    settled: Vec<Settled>,
+) -> Vec<StatusObject> {
+    let mut out = Vec::with_capacity(shared.len() + settled.len());
+    let mut settled = settled.into_iter();
+    for (key, s) in shared {
+        let before = settled
+            .as_slice()
+            .partition_point(|o| o.parts() <= key.parts());
+        out.extend(settled.by_ref().take(before).map(|o| o.status));
+        out.push(Arc::try_unwrap(s).unwrap_or_else(|s| (*s).clone()));
+    }
+    out.extend(settled.map(|o| o.status));
+    out
 }
 
 /// The values of two sequences sorted by key, in key order (`b`'s first on equal keys).
