@@ -12,19 +12,127 @@ use crate::model::*;
 /// cluster of a Service port, in every translation until one of its slices changes.
 pub type Endpoints = Arc<[(Arc<str>, u16)]>;
 
-/// The EndpointSlices of one Service and the ready endpoints they add up to.
+/// A Service, its EndpointSlices and what a backendRef to it reads, kept together: resolving a
+/// backendRef is then one hash lookup that reads neither the Service nor its slices.
 #[derive(Debug, Clone, Default)]
-pub(super) struct ServiceSlices {
+pub struct ServiceEntry {
+    /// The Service itself; None while only slices name it.
+    pub(super) service: Option<Arc<Object>>,
     /// The slices, by key: a slice replaced or removed leaves the others as they were.
     pub(super) slices: BTreeMap<ObjectKey, Arc<Object>>,
-    /// What `slices` add up to, except during a bulk load (see [`ServiceSlices::changed`]).
+    /// What `slices` add up to, except during a bulk load (see [`ServiceEntry::changed`]).
     pub(super) ready: ReadyEndpoints,
+    /// The Service's ports, each with its ready endpoints (see [`ServiceEntry::join`]).
+    ports: SmallVec<[BackendPort; 1]>,
 }
 
-impl ServiceSlices {
+/// How a route reaches one Service port: what resolving a backendRef reads, worked out when
+/// the Service or its slices change rather than at every backend of every translation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendPort {
+    /// The port number routes name.
+    pub port: i32,
+    /// Its protocol (`TCP` when the Service leaves it out).
+    pub protocol: PortProtocol,
+    /// Whether its `appProtocol` asks for HTTP/2 without TLS (`kubernetes.io/h2c`, `h2c`, `grpc`).
+    pub h2c: bool,
+    /// Its place in the Service's `spec.ports`.
+    pub index: usize,
+    /// The ready endpoints behind it: those its slices give under its name, or the DNS name of
+    /// an ExternalName Service.
+    pub endpoints: Endpoints,
+    /// Whether `endpoints` are DNS names, which Envoy resolves itself.
+    pub dns: bool,
+}
+
+/// The protocols of a Service port that routes tell apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortProtocol {
+    /// TCP, the default.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// Anything else (SCTP): no route kind forwards to it.
+    Other,
+}
+
+impl ServiceEntry {
+    /// The Service, when it exists.
+    pub fn service(&self) -> Option<&Service> {
+        match self.service.as_deref() {
+            Some(Object::Service(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Whether the Service exists, without reading it.
+    pub fn has_service(&self) -> bool {
+        self.service.is_some()
+    }
+
+    /// The Service's ports with their ready endpoints, in `spec.ports` order; empty when the
+    /// Service does not exist.
+    pub fn ports(&self) -> &[BackendPort] {
+        &self.ports
+    }
+
+    /// Whether nothing (neither the Service nor a slice) keeps this entry.
+    pub(super) fn is_empty(&self) -> bool {
+        self.service.is_none() && self.slices.is_empty()
+    }
+
+    /// Replaces (or removes) the Service and joins its ports anew.
+    pub(super) fn set_service(&mut self, service: Option<Arc<Object>>) {
+        self.service = service;
+        self.join();
+    }
+
+    /// Joins the Service's ports with the ready endpoints: by port name, or for an
+    /// ExternalName Service, its DNS name at the port's number.
+    fn join(&mut self) {
+        let Some(Object::Service(service)) = self.service.as_deref() else {
+            self.ports.clear();
+            return;
+        };
+        let spec = &service.spec;
+        let external = spec
+            .external_name
+            .as_deref()
+            .filter(|_| spec.type_.as_deref() == Some("ExternalName"));
+        self.ports = spec
+            .ports
+            .iter()
+            .enumerate()
+            .map(|(index, p)| {
+                let (endpoints, dns) = match external {
+                    Some(host) => (Arc::from([(host.into(), p.port as u16)]) as Endpoints, true),
+                    None => match self.ready.port(p.name.as_deref().unwrap_or("")) {
+                        Some(ready) => (ready.endpoints.clone(), ready.dns),
+                        None => (Arc::from([]) as Endpoints, false),
+                    },
+                };
+                BackendPort {
+                    port: p.port,
+                    protocol: match p.protocol.as_deref().unwrap_or("TCP") {
+                        "TCP" => PortProtocol::Tcp,
+                        "UDP" => PortProtocol::Udp,
+                        _ => PortProtocol::Other,
+                    },
+                    h2c: matches!(
+                        p.app_protocol.as_deref(),
+                        Some("kubernetes.io/h2c" | "h2c" | "grpc")
+                    ),
+                    index,
+                    endpoints,
+                    dns,
+                }
+            })
+            .collect();
+    }
+
     /// After a slice came or went: adds the slices up again, the cost of one Service's slices
     /// paid once per change instead of once per cluster per translation. In a `bulk` load, a
-    /// Service of several slices waits for [`ServiceSlices::after_bulk`]: added up once, not
+    /// Service of several slices waits for [`ServiceEntry::after_bulk`]: added up once, not
     /// once per slice, and a Service of one is added up while its slice is fresh in cache.
     pub(super) fn changed(&mut self, bulk: bool) {
         if !bulk || self.slices.len() == 1 {
@@ -45,6 +153,7 @@ impl ServiceSlices {
             Object::EndpointSlice(s) => Some(&s.body),
             _ => None,
         }));
+        self.join();
     }
 }
 

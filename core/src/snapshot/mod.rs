@@ -12,8 +12,9 @@ use crate::model::*;
 
 mod endpoints;
 
-use endpoints::ServiceSlices;
-pub use endpoints::{Endpoints, ReadyEndpoints, ReadyPort};
+pub use endpoints::{
+    BackendPort, Endpoints, PortProtocol, ReadyEndpoints, ReadyPort, ServiceEntry,
+};
 
 /// Every object the translation may look at, keyed by kind/namespace/name.
 #[derive(Debug, Clone, Default)]
@@ -27,9 +28,10 @@ pub struct Snapshot {
     /// BackendTLSPolicies, looked for at every backend) costs nothing.
     counts: [u32; Kind::ALL.len()],
     sources: BTreeMap<ObjectKey, Source>,
-    /// EndpointSlices by namespace and Service name, with the ready endpoints they add up to:
-    /// looking up a Service's endpoints is neither a scan nor an allocation.
-    slices: FxHashMap<String, FxHashMap<String, ServiceSlices>>,
+    /// Services by key, each with its EndpointSlices, the ready endpoints they add up to and
+    /// its ports joined to them: resolving a backendRef is one lookup, neither a scan nor an
+    /// allocation, and reads neither the Service nor its slices.
+    services: FxHashMap<ObjectKey, ServiceEntry>,
     /// The kinds scanned per namespace at every backend (see [`scanned_by_namespace`]), by
     /// namespace: a scan is then a hash lookup and a walk of that namespace's few, rather than
     /// a search of every object.
@@ -56,13 +58,19 @@ fn from_key<'a>(
     ))
 }
 
-fn slice_service(o: &Object) -> Option<(String, String)> {
+/// The key of the Service an EndpointSlice belongs to (by its `kubernetes.io/service-name`
+/// label), sharing the slice's namespace.
+fn slice_service(key: &ObjectKey, o: &Object) -> Option<ObjectKey> {
     match o {
         Object::EndpointSlice(s) => s
             .metadata
             .labels
             .get(crate::translate::backends::SERVICE_NAME_LABEL)
-            .map(|svc| (s.metadata.ns().to_string(), svc.clone())),
+            .map(|svc| ObjectKey {
+                kind: Kind::Service,
+                namespace: key.namespace.clone(),
+                name: svc.as_str().into(),
+            }),
         _ => None,
     }
 }
@@ -117,7 +125,7 @@ impl Snapshot {
     /// Adds up the Services a bulk load left waiting: once per Service of many slices rather
     /// than once per slice.
     fn refresh_all_endpoints(&mut self) {
-        for service in self.slices.values_mut().flat_map(|s| s.values_mut()) {
+        for service in self.services.values_mut() {
             service.after_bulk();
         }
     }
@@ -155,10 +163,14 @@ impl Snapshot {
             }
         }
         let object = Arc::new(object);
-        if let Some((ns, name)) = slice_service(&object) {
-            let service = self.slices.entry(ns).or_default().entry(name).or_default();
+        if let Some(svc) = slice_service(&key, &object) {
+            let service = self.services.entry(svc).or_default();
             service.slices.insert(key.clone(), object.clone());
             service.changed(bulk);
+        }
+        if key.kind == Kind::Service {
+            let entry = self.services.entry(key.clone()).or_default();
+            entry.set_service(Some(object.clone()));
         }
         if scanned_by_namespace(key.kind) {
             self.by_namespace
@@ -171,30 +183,24 @@ impl Snapshot {
         if old.is_none() {
             self.counts[key.kind as usize] += 1;
         }
-        if let Some(svc) = old.as_deref().and_then(slice_service) {
+        if let Some(svc) = old.as_deref().and_then(|o| slice_service(&key, o)) {
             self.unindex_slice(&svc, &key, bulk);
         }
         old
     }
 
-    fn unindex_slice(&mut self, svc: &(String, String), key: &ObjectKey, bulk: bool) {
+    fn unindex_slice(&mut self, svc: &ObjectKey, key: &ObjectKey, bulk: bool) {
         // The slice may still be indexed under its new Service; keep it there.
-        let still = self.index.get(key).and_then(|o| slice_service(o)).as_ref() == Some(svc);
-        if still {
+        let now = self.index.get(key).and_then(|o| slice_service(key, o));
+        if now.as_ref() == Some(svc) {
             return;
         }
-        let (ns, name) = svc;
-        if let Some(services) = self.slices.get_mut(ns) {
-            if let Some(service) = services.get_mut(name) {
-                service.slices.remove(key);
-                if service.slices.is_empty() {
-                    services.remove(name);
-                } else {
-                    service.changed(bulk);
-                }
-            }
-            if services.is_empty() {
-                self.slices.remove(ns);
+        if let Some(service) = self.services.get_mut(svc) {
+            service.slices.remove(key);
+            if service.is_empty() {
+                self.services.remove(svc);
+            } else {
+                service.changed(bulk);
             }
         }
     }
@@ -215,8 +221,16 @@ impl Snapshot {
                 }
             }
         }
-        if let Some(svc) = old.as_deref().and_then(slice_service) {
+        if let Some(svc) = old.as_deref().and_then(|o| slice_service(key, o)) {
             self.unindex_slice(&svc, key, false);
+        }
+        if key.kind == Kind::Service && old.is_some() {
+            if let Some(entry) = self.services.get_mut(key) {
+                entry.set_service(None);
+                if entry.is_empty() {
+                    self.services.remove(key);
+                }
+            }
         }
         old
     }
@@ -280,11 +294,9 @@ impl Snapshot {
         namespace: &str,
         service: &str,
     ) -> impl Iterator<Item = &'a EndpointSlice> + 'a {
-        self.slices
-            .get(namespace)
-            .and_then(|services| services.get(service))
+        self.service_entry(namespace, service)
             .into_iter()
-            .flat_map(|service| service.slices.values())
+            .flat_map(|(_, service)| service.slices.values())
             .filter_map(|o| match o.as_ref() {
                 Object::EndpointSlice(s) => Some(s),
                 _ => None,
@@ -293,8 +305,20 @@ impl Snapshot {
 
     /// What a Service's EndpointSlices add up to; `None` when it has none.
     pub fn ready_endpoints(&self, namespace: &str, service: &str) -> Option<&ReadyEndpoints> {
-        let services = self.slices.get(namespace)?;
-        services.get(service).map(|s| &s.ready)
+        self.service_entry(namespace, service)
+            .filter(|(_, s)| !s.slices.is_empty())
+            .map(|(_, s)| &s.ready)
+    }
+
+    /// A Service (or the slices naming it) with what a backendRef to it reads, and the key it
+    /// is kept under; `None` when neither the Service nor any slice of it exists.
+    pub fn service_entry(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<(&ObjectKey, &ServiceEntry)> {
+        self.services
+            .get_key_value(&(Kind::Service, namespace, name) as &dyn KeyRef)
     }
 
     /// Looks an object up.
@@ -498,5 +522,80 @@ mod tests {
         s.remove(&ObjectKey::new(Kind::EndpointSlice, "a", "s2"));
         assert!(s.ready_endpoints("a", "web").is_none());
         assert_eq!(addresses(&s, "api"), ["10.0.0.3"]);
+    }
+
+    fn service(name: &str, spec: &str) -> Object {
+        let text = format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: a}}\nspec: {spec}\n"
+        );
+        let mut objects = crate::load::parse_str(&text, "service.yaml").objects;
+        objects.remove(0).object
+    }
+
+    /// `(port, protocol, h2c, addresses, dns)` of each port of a Service, as a backendRef reads them.
+    fn joined(
+        s: &Snapshot,
+        name: &str,
+    ) -> Option<Vec<(i32, PortProtocol, bool, Vec<String>, bool)>> {
+        let (key, entry) = s.service_entry("a", name)?;
+        assert_eq!((key.kind, &*key.name), (Kind::Service, name));
+        entry.has_service().then(|| {
+            let port = |p: &BackendPort| {
+                let list = p
+                    .endpoints
+                    .iter()
+                    .map(|(a, n)| format!("{a}:{n}"))
+                    .collect();
+                (p.port, p.protocol, p.h2c, list, p.dns)
+            };
+            entry.ports().iter().map(port).collect()
+        })
+    }
+
+    /// A Service's ports are joined to its ready endpoints (by port name) whichever comes
+    /// first, and again when either changes or goes; an ExternalName Service's ports reach its
+    /// DNS name; a bulk load joins as objects added one by one do.
+    #[test]
+    fn service_ports_join_ready_endpoints() {
+        let tcp = PortProtocol::Tcp;
+        let mut s = Snapshot::new();
+        s.insert(slice("s1", "web", "10.0.0.2"));
+        assert_eq!(joined(&s, "web"), None, "slices alone make no Service");
+        s.insert(service(
+            "web",
+            "{ports: [{port: 8080}, {name: dns, port: 53, protocol: UDP}, {name: g, port: 9, appProtocol: kubernetes.io/h2c}]}",
+        ));
+        let web = vec![
+            (8080, tcp, false, vec!["10.0.0.2:80".to_string()], false),
+            (53, PortProtocol::Udp, false, vec![], false),
+            (9, tcp, true, vec![], false),
+        ];
+        assert_eq!(joined(&s, "web"), Some(web.clone()));
+        let at_once = Snapshot::from_objects(s.iter().cloned());
+        assert_eq!(joined(&at_once, "web"), Some(web));
+        s.insert(slice("s1", "web", "10.0.0.7"));
+        assert_eq!(joined(&s, "web").unwrap()[0].3, ["10.0.0.7:80"]);
+        s.remove(&ObjectKey::new(Kind::EndpointSlice, "a", "s1"));
+        assert_eq!(joined(&s, "web").unwrap()[0].3, Vec::<String>::new());
+        s.insert(service("web", "{ports: [{port: 80, protocol: SCTP}]}"));
+        let sctp = (80, PortProtocol::Other, false, vec![], false);
+        assert_eq!(joined(&s, "web"), Some(vec![sctp]));
+        s.remove(&ObjectKey::new(Kind::Service, "a", "web"));
+        assert!(
+            s.service_entry("a", "web").is_none(),
+            "nothing keeps the entry"
+        );
+        s.insert(service(
+            "ext",
+            "{type: ExternalName, externalName: backend.example.com, ports: [{port: 443}]}",
+        ));
+        let ext = (
+            443,
+            tcp,
+            false,
+            vec!["backend.example.com:443".to_string()],
+            true,
+        );
+        assert_eq!(joined(&s, "ext"), Some(vec![ext]));
     }
 }

@@ -7,7 +7,7 @@ use super::cache::Dep;
 use super::ir::{ClusterIr, ClusterName, RouteClusters, UpstreamProtocol, UpstreamTlsIr};
 use super::{policy, refgrant};
 use crate::model::*;
-use crate::snapshot::{Endpoints, Snapshot};
+use crate::snapshot::{PortProtocol, Snapshot};
 use crate::status::conditions::reasons;
 
 /// Why a backendRef did not resolve: a ResolvedRefs reason and a message.
@@ -51,7 +51,10 @@ pub fn resolve(
     deps: Option<&mut BTreeSet<Dep>>,
 ) -> Result<ClusterName, BackendError> {
     let ns = bref.ns(from_ns);
-    let found = snapshot.get_parts_keyed(Kind::Service, ns, &bref.name);
+    // The Service with its ports joined to their ready endpoints, found without reading it.
+    let found = snapshot
+        .service_entry(ns, &bref.name)
+        .filter(|(_, e)| e.has_service());
     if let Some(deps) = deps {
         // The Service's own key shares its names; only a missing Service needs new ones.
         let (sns, sname): (Arc<str>, Arc<str>) = match found {
@@ -99,18 +102,20 @@ pub fn resolve(
             ),
         });
     };
-    let Some((service_key, Object::Service(service))) = found else {
+    let Some((service_key, entry)) = found else {
         return Err(BackendError {
             reason: reasons::BACKEND_NOT_FOUND,
             message: format!("Service {ns}/{} not found", bref.name),
         });
     };
-    let wanted = if caller == Caller::Udp { "UDP" } else { "TCP" };
-    let Some(sport) = service
-        .spec
-        .ports
+    let (wanted, protocol) = match caller {
+        Caller::Udp => ("UDP", PortProtocol::Udp),
+        _ => ("TCP", PortProtocol::Tcp),
+    };
+    let Some(sport) = entry
+        .ports()
         .iter()
-        .find(|p| p.port == port && p.protocol.as_deref().unwrap_or("TCP") == wanted)
+        .find(|p| p.port == port && p.protocol == protocol)
     else {
         return Err(BackendError {
             reason: PORT_NOT_FOUND,
@@ -120,11 +125,7 @@ pub fn resolve(
             ),
         });
     };
-    let h2c = caller == Caller::Grpc
-        || matches!(
-            sport.app_protocol.as_deref(),
-            Some("kubernetes.io/h2c" | "h2c" | "grpc")
-        );
+    let h2c = caller == Caller::Grpc || sport.h2c;
     let protocol = if h2c && caller != Caller::Tcp {
         UpstreamProtocol::H2c
     } else {
@@ -135,24 +136,30 @@ pub fn resolve(
         return Ok(name.clone());
     }
     let name: ClusterName = name.into();
-    let (endpoints, dns) = endpoints(snapshot, service, sport);
-    let tls = if caller == Caller::Http || caller == Caller::Grpc {
-        upstream_tls(snapshot, service, sport).map_err(|message| BackendError {
-            reason: policy::INVALID_BACKEND_TLS,
-            message,
-        })?
-    } else {
-        None
+    // The Service itself is read only when a BackendTLSPolicy may govern it.
+    let tls = match entry.service() {
+        Some(service)
+            if (caller == Caller::Http || caller == Caller::Grpc)
+                && snapshot.has_any(Kind::BackendTlsPolicy) =>
+        {
+            upstream_tls(snapshot, service, &service.spec.ports[sport.index]).map_err(
+                |message| BackendError {
+                    reason: policy::INVALID_BACKEND_TLS,
+                    message,
+                },
+            )?
+        }
+        _ => None,
     };
     clusters.insert(
         name.clone(),
         Arc::new(ClusterIr {
             name: name.clone(),
             service: service_key.clone(),
-            endpoints,
+            endpoints: sport.endpoints.clone(),
             protocol,
             tls,
-            dns,
+            dns: sport.dns,
         }),
     );
     Ok(name)
@@ -163,21 +170,6 @@ pub fn has_ready_endpoints(snapshot: &Snapshot, service: &ObjectKey) -> bool {
     snapshot
         .ready_endpoints(&service.namespace, &service.name)
         .is_some_and(|r| r.any())
-}
-
-/// Ready endpoints of a Service port from its EndpointSlices (or its ExternalName), and whether
-/// they are DNS names.
-fn endpoints(snapshot: &Snapshot, service: &Service, sport: &ServicePort) -> (Endpoints, bool) {
-    if service.spec.type_.as_deref() == Some("ExternalName") {
-        if let Some(host) = &service.spec.external_name {
-            return (Arc::new([(host.as_str().into(), sport.port as u16)]), true);
-        }
-    }
-    let ready = snapshot.ready_endpoints(service.metadata.ns(), &service.metadata.name);
-    match ready.and_then(|r| r.port(sport.name.as_deref().unwrap_or(""))) {
-        Some(port) => (port.endpoints.clone(), port.dns),
-        None => (Arc::new([]), false),
-    }
 }
 
 /// Upstream TLS from the BackendTLSPolicy governing this Service port; an error when that
