@@ -532,11 +532,11 @@ mod tests {
         objects.remove(0).object
     }
 
-    /// `(port, protocol, h2c, addresses, dns)` of each port of a Service, as a backendRef reads them.
-    fn joined(
-        s: &Snapshot,
-        name: &str,
-    ) -> Option<Vec<(i32, PortProtocol, bool, Vec<String>, bool)>> {
+    /// `(port, protocol, h2c, addresses, dns)` of a Service port, as a backendRef reads it.
+    type Joined = (i32, PortProtocol, bool, Vec<String>, bool);
+
+    /// Each port of a Service, joined; None when the Service does not exist.
+    fn joined(s: &Snapshot, name: &str) -> Option<Vec<Joined>> {
         let (key, entry) = s.service_entry("a", name)?;
         assert_eq!((key.kind, &*key.name), (Kind::Service, name));
         entry.has_service().then(|| {
