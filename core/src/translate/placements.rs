@@ -539,6 +539,17 @@ impl Placements {
         changed
     }
 
+    /// Lets go of what only a later placement or retraction reads (clusters, tables, forwards),
+    /// keeping `attached` and `overlap`, which status still reads. For a Gateway whose
+    /// placements are never changed again (a one-off translation's): just assembled, they are
+    /// still in cache, where a drop at the end would read them all once more from memory.
+    pub fn release(&mut self) {
+        self.clusters = FxHashMap::default();
+        self.dirty_clusters = Vec::new();
+        self.tables = BTreeMap::new();
+        self.forwards = Vec::new();
+    }
+
     /// Whether [`Placements::assemble`] would build different ports than last time.
     pub fn ports_dirty(&self) -> bool {
         self.dirty_forwards || self.tables.values().any(|t| !t.dirty.is_empty())

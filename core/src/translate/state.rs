@@ -586,6 +586,7 @@ impl State {
     /// Rebuilds the IR and status of every Gateway something happened to.
     fn finish_gateways(&mut self, snapshot: &Snapshot, opts: &Options) {
         let mut statuses = Vec::new();
+        let track = self.track;
         for (key, g) in &mut self.gateways {
             if !(g.replaced || g.touched) {
                 continue;
@@ -625,6 +626,10 @@ impl State {
                 gateways::addresses(gw, opts),
                 &opts.time,
             );
+            if !track {
+                // Nothing will be placed on it or taken back again.
+                g.placements.release();
+            }
             let keys: Vec<ObjectKey> = list.iter().map(|(k, _)| k.clone()).collect();
             let old = std::mem::replace(&mut g.status_keys, keys.clone());
             statuses.push((old, list));
