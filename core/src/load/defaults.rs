@@ -1,5 +1,7 @@
 //! The CRD `default`s, applied on load exactly where the API server's structural defaulting would.
 
+use std::sync::Arc;
+
 use crate::model::*;
 
 /// Fills in every CRD default of the object's kind (both channels have the same defaults).
@@ -104,8 +106,10 @@ fn listener(l: &mut Listener) {
     }
 }
 
-fn parent_refs(refs: &mut Option<Vec<ParentReference>>) {
+fn parent_refs(refs: &mut Option<Vec<Arc<ParentReference>>>) {
     for p in refs.iter_mut().flatten() {
+        // Just parsed, the parentRef has no other owner: nothing is copied.
+        let p = Arc::make_mut(p);
         default_name(&mut p.group, GATEWAY_GROUP);
         default_name(&mut p.kind, "Gateway");
     }

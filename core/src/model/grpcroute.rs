@@ -1,5 +1,7 @@
 //! GRPCRoute: gRPC service/method matching and weighted backends.
 
+use std::sync::Arc;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +20,7 @@ pub struct GrpcRouteSpec {
     /// Gateways (or listeners) to attach to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(transform = limits::PARENT_REFS.schema())]
-    pub parent_refs: Option<Vec<ParentReference>>,
+    pub parent_refs: Option<Vec<Arc<ParentReference>>>,
     /// Host headers this route serves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(transform = limits::HOSTNAMES.schema())]

@@ -1,5 +1,7 @@
 //! HTTPRoute: HTTP matching, filters and weighted backends.
 
+use std::sync::Arc;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +19,7 @@ pub struct HttpRouteSpec {
     /// Gateways (or listeners) to attach to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(transform = limits::PARENT_REFS.schema())]
-    pub parent_refs: Option<Vec<ParentReference>>,
+    pub parent_refs: Option<Vec<Arc<ParentReference>>>,
     /// Host headers this route serves, intersected with the listener's hostname.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(transform = limits::HOSTNAMES.schema())]

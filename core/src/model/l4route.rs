@@ -1,5 +1,7 @@
 //! TLSRoute, TCPRoute and UDPRoute: connection-level routing.
 
+use std::sync::Arc;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +17,7 @@ pub struct TlsRouteSpec {
     /// Gateways (or listeners) to attach to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(transform = limits::PARENT_REFS.schema())]
-    pub parent_refs: Option<Vec<ParentReference>>,
+    pub parent_refs: Option<Vec<Arc<ParentReference>>>,
     /// SNI names this route serves.
     #[serde(default)]
     #[schemars(transform = limits::TLS_HOSTNAMES.schema())]
@@ -38,7 +40,7 @@ pub struct L4RouteSpec {
     /// Gateways (or listeners) to attach to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(transform = limits::PARENT_REFS.schema())]
-    pub parent_refs: Option<Vec<ParentReference>>,
+    pub parent_refs: Option<Vec<Arc<ParentReference>>>,
     /// Exactly one rule.
     #[serde(default)]
     #[schemars(transform = limits::L4_RULES.schema())]

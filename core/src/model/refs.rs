@@ -267,7 +267,7 @@ pub struct ParametersReference {
 #[serde(rename_all = "camelCase")]
 pub struct RouteParentStatus {
     /// The parentRef this status is about, as written in the spec.
-    pub parent_ref: ParentReference,
+    pub parent_ref: Arc<ParentReference>,
     /// The controller that wrote this entry: one shared copy for every entry of a translation.
     #[schemars(with = "String", transform = limits::CONTROLLER_NAME.schema())]
     pub controller_name: Arc<str>,

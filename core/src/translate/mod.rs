@@ -193,35 +193,35 @@ pub fn route_result(
     gateways: &impl Parents,
     cache: &mut RouteCache,
 ) -> RouteResult {
-    let (meta, parent_refs, hostnames): (&ObjectMeta, &[ParentReference], &[String]) = match object
-    {
-        Object::HttpRoute(r) => (
-            &r.metadata,
-            r.spec.parent_refs.as_deref().unwrap_or_default(),
-            r.spec.hostnames.as_deref().unwrap_or_default(),
-        ),
-        Object::GrpcRoute(r) => (
-            &r.metadata,
-            r.spec.parent_refs.as_deref().unwrap_or_default(),
-            r.spec.hostnames.as_deref().unwrap_or_default(),
-        ),
-        Object::TlsRoute(r) => (
-            &r.metadata,
-            r.spec.parent_refs.as_deref().unwrap_or_default(),
-            &r.spec.hostnames,
-        ),
-        Object::TcpRoute(r) => (
-            &r.metadata,
-            r.spec.parent_refs.as_deref().unwrap_or_default(),
-            &[],
-        ),
-        Object::UdpRoute(r) => (
-            &r.metadata,
-            r.spec.parent_refs.as_deref().unwrap_or_default(),
-            &[],
-        ),
-        _ => return RouteResult::default(),
-    };
+    let (meta, parent_refs, hostnames): (&ObjectMeta, &[Arc<ParentReference>], &[String]) =
+        match object {
+            Object::HttpRoute(r) => (
+                &r.metadata,
+                r.spec.parent_refs.as_deref().unwrap_or_default(),
+                r.spec.hostnames.as_deref().unwrap_or_default(),
+            ),
+            Object::GrpcRoute(r) => (
+                &r.metadata,
+                r.spec.parent_refs.as_deref().unwrap_or_default(),
+                r.spec.hostnames.as_deref().unwrap_or_default(),
+            ),
+            Object::TlsRoute(r) => (
+                &r.metadata,
+                r.spec.parent_refs.as_deref().unwrap_or_default(),
+                &r.spec.hostnames,
+            ),
+            Object::TcpRoute(r) => (
+                &r.metadata,
+                r.spec.parent_refs.as_deref().unwrap_or_default(),
+                &[],
+            ),
+            Object::UdpRoute(r) => (
+                &r.metadata,
+                r.spec.parent_refs.as_deref().unwrap_or_default(),
+                &[],
+            ),
+            _ => return RouteResult::default(),
+        };
     let view = RouteView {
         key,
         meta,

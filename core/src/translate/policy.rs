@@ -183,7 +183,7 @@ fn service_ports(
 ) -> BTreeMap<(String, String, i32), BTreeSet<ParentReference>> {
     let mut out: BTreeMap<(String, String, i32), BTreeSet<ParentReference>> = BTreeMap::new();
     let mut add = |ns: &str,
-                   parents: &[ParentReference],
+                   parents: &[Arc<ParentReference>],
                    backends: Vec<&BackendObjectReference>| {
         let parents: Vec<ParentReference> = parents
             .iter()
@@ -199,7 +199,7 @@ fn service_ports(
             })
             .map(|p| ParentReference {
                 namespace: Some(p.ns(ns).to_string()),
-                ..p.clone()
+                ..(**p).clone()
             })
             .collect();
         for b in backends {

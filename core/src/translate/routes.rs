@@ -28,7 +28,7 @@ pub struct RouteView<'a> {
     /// Its metadata.
     pub meta: &'a ObjectMeta,
     /// Its parentRefs.
-    pub parent_refs: &'a [ParentReference],
+    pub parent_refs: &'a [Arc<ParentReference>],
     /// Its hostnames (empty for TCP/UDP).
     pub hostnames: &'a [String],
 }
@@ -782,7 +782,7 @@ fn grpc_match(m: &GrpcRouteMatch) -> Result<MatchIr, String> {
 
 /// Builds a route's status entry for one parentRef.
 pub fn parent_status(
-    parent: &ParentReference,
+    parent: &Arc<ParentReference>,
     controller: &Arc<str>,
     cb: &ConditionBuilder<'_>,
     accepted: (bool, &'static str, Cow<'static, str>),

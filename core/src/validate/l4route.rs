@@ -1,6 +1,8 @@
 //! TCPRoute and UDPRoute (and what TLSRoute shares with them): parents and one rule of
 //! weighted backends.
 
+use std::sync::Arc;
+
 use super::common::{Cx, Path};
 use super::route::{backend_refs, parent_refs, use_default_gateways};
 use crate::model::limits;
@@ -22,7 +24,7 @@ pub(crate) fn spec(cx: &mut Cx, s: &L4RouteSpec) {
 pub(crate) fn route_spec_common(
     cx: &mut Cx,
     spec: &Path,
-    parents: Option<&[ParentReference]>,
+    parents: Option<&[Arc<ParentReference>]>,
     use_default: Option<&str>,
 ) {
     parent_refs(cx, &spec.f("parentRefs"), parents);

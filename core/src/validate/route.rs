@@ -1,12 +1,14 @@
 //! What the route kinds share: parentRefs and their uniqueness rules, hostnames, rule names,
 //! header matches and modifiers, request mirrors and session persistence.
 
+use std::sync::Arc;
+
 use super::common::{backend_ref, local_ref, parent_ref, Cx, Path};
 use crate::model::limits::{self, Limits};
 use crate::model::*;
 
 /// `spec.parentRefs`: limits of each reference and the channel's uniqueness rules.
-pub(crate) fn parent_refs(cx: &mut Cx, path: &Path, refs: Option<&[ParentReference]>) {
+pub(crate) fn parent_refs(cx: &mut Cx, path: &Path, refs: Option<&[Arc<ParentReference>]>) {
     let Some(refs) = refs else { return };
     cx.count(path, refs.len(), &limits::PARENT_REFS);
     for (i, p) in refs.iter().enumerate() {
