@@ -16,7 +16,7 @@ use super::listeners::{ListenerCtx, Protocol};
 use super::overlap::Groups;
 use super::routes::RuleOutcome;
 use super::ParentPart;
-use crate::model::{Kind, ObjectKey};
+use crate::model::{cmp_shared, Kind, ObjectKey};
 
 /// A route in a virtual host's order ([`RouteIr::cmp_rank`]).
 #[derive(Debug, Clone)]
@@ -497,9 +497,11 @@ impl Placements {
             // and every change since marked its name dirty: from nothing, that is all of them,
             // built in one pass instead of a search per name. Sorted from the dirty names, which
             // arrive in route order, mostly already sorted (the hashed map's order is random).
+            // A name's repeats are clones of one shared name: compared by address first, and
+            // ordered without a call to `memcmp` per comparison.
             let mut names = std::mem::take(&mut self.dirty_clusters);
-            names.sort();
-            names.dedup();
+            names.sort_unstable_by(cmp_shared);
+            names.dedup_by(|a, b| Arc::ptr_eq(a, b) || a == b);
             let all: BTreeMap<ClusterName, Arc<ClusterIr>> = names
                 .into_iter()
                 .filter_map(|n| {
@@ -515,8 +517,8 @@ impl Placements {
         }
         let mut changed = false;
         let mut dirty = std::mem::take(&mut self.dirty_clusters);
-        dirty.sort_unstable();
-        dirty.dedup();
+        dirty.sort_unstable_by(cmp_shared);
+        dirty.dedup_by(|a, b| Arc::ptr_eq(a, b) || a == b);
         for name in dirty {
             let now = self
                 .clusters
@@ -667,7 +669,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::ranked_runs;
-    use crate::model::{Kind, ObjectKey};
+    use crate::model::{cmp_shared, Kind, ObjectKey};
     use crate::translate::ir::RouteIr;
 
     /// A route with a small choice of every part of its rank, so that ties are common.

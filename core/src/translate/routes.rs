@@ -57,18 +57,19 @@ pub fn attach(
     // route, none sharing a hostname with it.
     let (mut selected, mut allowed) = (false, false);
     let mut attached = super::PerParent::new();
+    let to_set = parent.kind() == "ListenerSet";
+    let section = parent.section_name.as_deref();
     for (i, l) in listeners.iter().enumerate() {
         // A Gateway parent means its own listeners; a ListenerSet parent, that set's.
-        let by_parent = match parent.kind() {
-            "ListenerSet" => {
-                l.owner.kind == Kind::ListenerSet
-                    && *l.owner.name == *parent.name
-                    && &*l.owner.namespace == parent.ns(route_ns)
-            }
-            _ => l.owner.kind == Kind::Gateway,
+        let by_parent = if to_set {
+            l.owner.kind == Kind::ListenerSet
+                && *l.owner.name == *parent.name
+                && &*l.owner.namespace == parent.ns(route_ns)
+        } else {
+            l.owner.kind == Kind::Gateway
         };
         if !(by_parent
-            && parent.section_name.as_deref().is_none_or(|s| s == l.name)
+            && section.is_none_or(|s| s == l.name)
             && parent.port.is_none_or(|p| p == l.port))
         {
             continue;
