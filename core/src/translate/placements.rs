@@ -669,7 +669,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::ranked_runs;
-    use crate::model::{cmp_shared, Kind, ObjectKey};
+    use crate::model::{Kind, ObjectKey};
     use crate::translate::ir::RouteIr;
 
     /// A route with a small choice of every part of its rank, so that ties are common.

@@ -15,6 +15,7 @@
 //!
 //! A [`translate`](super::translate) is an update of an empty state with everything changed.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -272,7 +273,7 @@ impl State {
         // Take back what the routes to translate again had placed, on the old listeners.
         if !self.routes.is_empty() {
             for (key, _) in &dirty {
-                if let Some(old) = self.routes.remove(key) {
+                if let Some(old) = self.routes.remove(&**key) {
                     self.retract(key, &old, &mut overlap_changed);
                 }
             }
@@ -317,7 +318,7 @@ impl State {
             if take {
                 entries.push(std::mem::take(&mut result.parents));
             } else {
-                fresh.push((key.clone(), result));
+                fresh.push((key.clone().into_owned(), result));
             }
         }
 
@@ -356,10 +357,10 @@ impl State {
                 self.settled
                     .extend(st.map(|status| Settled { kind, status }));
             } else {
-                statuses.push((key.clone(), st));
+                statuses.push((key.clone().into_owned(), st));
             }
         }
-        let in_dirty = |k: &ObjectKey| dirty.binary_search_by(|(d, _)| d.cmp(k)).is_ok();
+        let in_dirty = |k: &ObjectKey| dirty.binary_search_by(|(d, _)| (**d).cmp(k)).is_ok();
         for key in overlap_changed.iter().filter(|k| !in_dirty(k)) {
             let st = self
                 .routes
@@ -386,14 +387,19 @@ impl State {
     /// The routes to translate again, in key order, each with the snapshot's key and object
     /// when it still has the route. Everything at once walks the snapshot's routes (already in
     /// key order) rather than collecting their keys into a set and looking each one up again.
-    fn take_dirty<'s>(&mut self, snapshot: &'s Snapshot) -> Vec<(ObjectKey, Option<&'s Object>)> {
+    /// The snapshot's keys are borrowed: a copy would count a reference on each route's name,
+    /// and dropping the list would read every one of them again, long since out of cache.
+    fn take_dirty<'s>(
+        &mut self,
+        snapshot: &'s Snapshot,
+    ) -> Vec<(Cow<'s, ObjectKey>, Option<&'s Object>)> {
         let mut named = std::mem::take(&mut self.dirty);
         if !self.all {
             return named
                 .into_iter()
                 .map(|key| match snapshot.get_keyed(&key) {
-                    Some((k, o)) => (k.clone(), Some(o)),
-                    None => (key, None),
+                    Some((k, o)) => (Cow::Borrowed(k), Some(o)),
+                    None => (Cow::Owned(key), None),
                 })
                 .collect();
         }
@@ -422,8 +428,8 @@ impl State {
                 named.next();
             }
             match next {
-                Ordering::Less => out.extend(named.next().map(|key| (key, None))),
-                _ => out.extend(walk.next().map(|(k, o)| (k.clone(), Some(o)))),
+                Ordering::Less => out.extend(named.next().map(|key| (Cow::Owned(key), None))),
+                _ => out.extend(walk.next().map(|(k, o)| (Cow::Borrowed(k), Some(o)))),
             }
         }
         // The merge relies on the snapshot's walk being in key order, kind after kind.
