@@ -387,8 +387,8 @@ impl State {
     /// The routes to translate again, in key order, each with the snapshot's key and object
     /// when it still has the route. Everything at once walks the snapshot's routes (already in
     /// key order) rather than collecting their keys into a set and looking each one up again.
-    /// The snapshot's keys are borrowed: a copy would count a reference on each route's name,
-    /// and dropping the list would read every one of them again, long since out of cache.
+    /// The snapshot's keys are borrowed, not copied: a copy would take a reference on each
+    /// key's names and give it back when the list is dropped.
     fn take_dirty<'s>(
         &mut self,
         snapshot: &'s Snapshot,
