@@ -17,7 +17,7 @@ use super::refs::{
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GrpcRouteSpec {
-    /// Gateways (or listeners) to attach to.
+    /// Gateways (or listeners) to attach to; each shared with the status entries that echo it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(transform = limits::PARENT_REFS.schema())]
     pub parent_refs: Option<Vec<Arc<ParentReference>>>,

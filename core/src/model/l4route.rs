@@ -14,7 +14,7 @@ use super::refs::{BackendObjectReference, ParentReference};
 #[serde(rename_all = "camelCase")]
 #[schemars(transform = limits::required("hostnames"), transform = limits::required("rules"))]
 pub struct TlsRouteSpec {
-    /// Gateways (or listeners) to attach to.
+    /// Gateways (or listeners) to attach to; each shared with the status entries that echo it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(transform = limits::PARENT_REFS.schema())]
     pub parent_refs: Option<Vec<Arc<ParentReference>>>,
@@ -37,7 +37,7 @@ pub struct TlsRouteSpec {
 #[serde(rename_all = "camelCase")]
 #[schemars(transform = limits::required("rules"))]
 pub struct L4RouteSpec {
-    /// Gateways (or listeners) to attach to.
+    /// Gateways (or listeners) to attach to; each shared with the status entries that echo it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(transform = limits::PARENT_REFS.schema())]
     pub parent_refs: Option<Vec<Arc<ParentReference>>>,

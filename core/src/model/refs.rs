@@ -266,7 +266,7 @@ pub struct ParametersReference {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RouteParentStatus {
-    /// The parentRef this status is about, as written in the spec.
+    /// The parentRef this status is about, as written in the spec (the route's own, shared).
     pub parent_ref: Arc<ParentReference>,
     /// The controller that wrote this entry: one shared copy for every entry of a translation.
     #[schemars(with = "String", transform = limits::CONTROLLER_NAME.schema())]
