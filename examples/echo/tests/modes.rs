@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -25,25 +25,16 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
 
+// The controller's tests and these start servers on ports chosen the same way.
+#[path = "../../controller/tests/support/ports.rs"]
+mod ports;
+use ports::{free_port, free_udp_port};
+
 const TIMEOUT: Duration = Duration::from_secs(15);
 
 async fn collect(body: hyper::body::Incoming) -> Vec<u8> {
     use http_body_util::BodyExt;
     body.collect().await.expect("body").to_bytes().to_vec()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .expect("free udp port")
-        .port()
 }
 
 /// The running backend; killed on drop. Its stdout lines are kept for log assertions.

@@ -2,11 +2,15 @@
 
 #![allow(dead_code)]
 
+mod ports;
+// Not every test binary that includes this module starts a server.
+#[allow(unused_imports)]
+pub use ports::free_port;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// The Envoy binary: `$GATEWRIGHT_ENVOY`, else `.venv/bin/envoy` of the repo (scripts/install-envoy.sh).
@@ -104,42 +108,6 @@ fn term(child: &mut Child, grace: Duration) -> Option<std::process::ExitStatus> 
         std::thread::sleep(Duration::from_millis(20));
     }
     None
-}
-
-/// Lowest port tests are handed: below it sit well-known services.
-const FIRST_TEST_PORT: u32 = 10_000;
-
-/// A port nothing holds now and that no other test of this run is handed.
-///
-/// Taken below the kernel's ephemeral range (`net.ipv4.ip_local_port_range`): a port found
-/// with `bind(0)` and released goes back to that range, where the next `bind(0)` (another
-/// test's Envoy admin) or an outgoing connection's source port can take it before the Envoy
-/// it was meant for binds it; that Envoy then rejects its listener and the test times out.
-pub fn free_port() -> u16 {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse::<u32>().ok())
-        .unwrap_or(32_768);
-    let span = ephemeral.saturating_sub(FIRST_TEST_PORT);
-    if span < 1_000 {
-        // No room below the ephemeral range: the kernel's choice, with its race.
-        return std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("bind an ephemeral port");
-    }
-    // Each test binary starts elsewhere: an Envoy of the previous one may still be draining.
-    let start = std::process::id().wrapping_mul(7_919) % span;
-    loop {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        assert!(n < span, "no free port left below {ephemeral}");
-        let port = u16::try_from(FIRST_TEST_PORT + (start + n) % span).expect("below 65536");
-        // Envoy binds its listeners on 0.0.0.0: that must be free, not just 127.0.0.1.
-        if std::net::TcpListener::bind(("0.0.0.0", port)).is_ok() {
-            return port;
-        }
-    }
 }
 
 /// Starts the echo backend on a port.
