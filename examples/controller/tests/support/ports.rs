@@ -1,7 +1,7 @@
 //! Ports for the processes a test starts. Shared by the test binaries of the examples (the echo
 //! backend's tests include this file by path): all of them start servers on ports they choose.
 
-use std::net::{TcpListener, UdpSocket};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Lowest port tests are handed: below it sit well-known services.
@@ -16,23 +16,18 @@ const FIRST_TEST_PORT: u32 = 10_000;
 /// fails to listen and the test times out.
 pub fn free_port() -> u16 {
     // Envoy binds its listeners on 0.0.0.0: that must be free, not just 127.0.0.1.
-    take(|port| {
-        TcpListener::bind(("0.0.0.0", port))
-            .and_then(|l| l.local_addr())
-            .ok()
-            .map(|a| a.port())
-    })
+    take(|port| port_of(TcpListener::bind(("0.0.0.0", port)).and_then(|l| l.local_addr())))
 }
 
 /// A UDP port nothing holds now and that no other test of this run is handed (see
 /// [`free_port`]).
 pub fn free_udp_port() -> u16 {
-    take(|port| {
-        UdpSocket::bind(("0.0.0.0", port))
-            .and_then(|s| s.local_addr())
-            .ok()
-            .map(|a| a.port())
-    })
+    take(|port| port_of(UdpSocket::bind(("0.0.0.0", port)).and_then(|s| s.local_addr())))
+}
+
+/// The port a socket was bound to, if it was.
+fn port_of(bound: std::io::Result<SocketAddr>) -> Option<u16> {
+    bound.ok().map(|a| a.port())
 }
 
 /// The next port of this run's sequence that `bind` can bind (it returns the port bound).
