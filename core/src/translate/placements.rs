@@ -492,17 +492,17 @@ impl Placements {
         &mut self,
         clusters: &mut Shared<BTreeMap<ClusterName, Arc<ClusterIr>>>,
     ) -> bool {
+        // A name's repeats are clones of one shared name: compared by address first, and
+        // ordered without a call to `memcmp` per comparison.
+        let mut dirty = std::mem::take(&mut self.dirty_clusters);
+        dirty.sort_unstable_by(cmp_shared);
+        dirty.dedup_by(|a, b| cmp_shared(a, b).is_eq());
         if clusters.is_empty() {
             // Every refresh leaves `clusters` holding the first user's cluster of every name,
             // and every change since marked its name dirty: from nothing, that is all of them,
             // built in one pass instead of a search per name. Sorted from the dirty names, which
             // arrive in route order, mostly already sorted (the hashed map's order is random).
-            // A name's repeats are clones of one shared name: compared by address first, and
-            // ordered without a call to `memcmp` per comparison.
-            let mut names = std::mem::take(&mut self.dirty_clusters);
-            names.sort_unstable_by(cmp_shared);
-            names.dedup_by(|a, b| Arc::ptr_eq(a, b) || a == b);
-            let all: BTreeMap<ClusterName, Arc<ClusterIr>> = names
+            let all: BTreeMap<ClusterName, Arc<ClusterIr>> = dirty
                 .into_iter()
                 .filter_map(|n| {
                     let first = self.clusters.get(&n)?.first()?.1.clone();
@@ -516,9 +516,6 @@ impl Placements {
             return true;
         }
         let mut changed = false;
-        let mut dirty = std::mem::take(&mut self.dirty_clusters);
-        dirty.sort_unstable_by(cmp_shared);
-        dirty.dedup_by(|a, b| Arc::ptr_eq(a, b) || a == b);
         for name in dirty {
             let now = self
                 .clusters
