@@ -89,6 +89,32 @@ proptest! {
     }
 }
 
+proptest! {
+    // Hundreds of routes per case: a few cases cover the runs, their caches and their order.
+    #![proptest_config(ProptestConfig::with_cases(6))]
+
+    #[test]
+    fn routes_translated_in_parallel_give_the_output_of_one_thread(
+        objs in large_graph(),
+        edits in prop::collection::vec(object(), 1..6),
+    ) {
+        let threads = |n: usize| Options { threads: std::num::NonZeroUsize::new(n), ..Options::default() };
+        let snapshot = Snapshot::from_objects(objs);
+        let one = render(&translate(&snapshot, &threads(1)));
+        prop_assert!(render(&translate(&snapshot, &threads(3))) == one, "three threads differ from one");
+        // An engine's first update shares the routes out too, each run filling a cache of its
+        // own: after edits, what it rebuilds from those caches matches one thread from scratch.
+        let mut engine = Engine::with_snapshot(snapshot, threads(3));
+        prop_assert!(render(&engine.translate()) == one, "an engine's first update differs");
+        for o in edits {
+            engine.apply(Change::Upsert(o, None));
+            let incremental = engine.translate();
+            let full = translate(engine.snapshot(), &threads(1));
+            prop_assert!(render(&incremental) == render(&full), "incremental output differs from one thread");
+        }
+    }
+}
+
 #[test]
 fn one_changed_route_rebuilds_one_route() {
     let mut objs = base();

@@ -93,6 +93,31 @@ impl RouteCache {
         }
     }
 
+    /// An empty cache that keeps outcomes when `keep` says so.
+    pub fn empty(keep: bool) -> Self {
+        if keep {
+            Self::new()
+        } else {
+            Self::none()
+        }
+    }
+
+    /// Takes in the outcomes of `other`, built for routes that all sort after the routes this
+    /// cache indexes (so each dependency's routes stay in order).
+    pub fn append(&mut self, other: RouteCache) {
+        self.built += other.built;
+        self.outcomes.extend(other.outcomes);
+        for (dep, routes) in other.index {
+            let into = self.index.entry(dep).or_default();
+            debug_assert!(
+                into.last()
+                    .is_none_or(|last| routes.first().is_none_or(|r| last < r)),
+                "appended routes out of order"
+            );
+            into.extend(routes);
+        }
+    }
+
     /// Whether outcomes (and so their dependencies) are kept.
     pub fn keeps(&self) -> bool {
         self.keep

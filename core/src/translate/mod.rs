@@ -60,6 +60,10 @@ pub struct Options {
     pub address: Option<String>,
     /// Which addresses a Gateway may request in `spec.addresses`.
     pub usable_addresses: UsableAddresses,
+    /// Threads that may translate routes at once when there are many to translate from scratch
+    /// (a first translation): None for as many as rayon's global pool has (one per core, unless
+    /// `RAYON_NUM_THREADS` says otherwise). The result is the same whatever the number.
+    pub threads: Option<std::num::NonZeroUsize>,
 }
 
 /// Which requested `spec.addresses` the controller can give a Gateway: an input, since only
@@ -87,6 +91,7 @@ impl Default for Options {
             time: Arc::from("1970-01-01T00:00:00Z"),
             address: None,
             usable_addresses: UsableAddresses::All,
+            threads: None,
         }
     }
 }

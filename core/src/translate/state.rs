@@ -20,6 +20,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::cache::RouteCache;
@@ -52,6 +53,13 @@ struct Gw {
     /// Routes were placed or taken back since the last update.
     touched: bool,
 }
+
+/// The fewest routes worth handing to another thread: below it, the handing costs more than it
+/// saves.
+const PARALLEL_RUN: usize = 256;
+
+/// Runs of routes per thread when routes are translated in parallel.
+const RUNS_PER_THREAD: usize = 4;
 
 /// The Gateways of ours by key. Hashed: every parentRef of every route looks its Gateway up
 /// two or three times, and an ordered search compares a few names per lookup (many with a
@@ -308,12 +316,25 @@ impl State {
         } else {
             fresh.reserve(dirty.len());
         }
+        let mut built = self
+            .parallel_results(snapshot, opts, &dirty)
+            .map(Vec::into_iter);
         for (key, object) in &dirty {
             let Some(object) = object else {
                 continue;
             };
-            let mut result =
-                super::route_result(snapshot, opts, key, object, &self.gateways, &mut self.cache);
+            let mut result = match &mut built {
+                // Invariant: one result per route still in the snapshot, in the same order.
+                Some(built) => built.next().unwrap_or_default(),
+                None => super::route_result(
+                    snapshot,
+                    opts,
+                    key,
+                    object,
+                    &self.gateways,
+                    &mut self.cache,
+                ),
+            };
             self.place(key, &result, &mut overlap_changed);
             if take {
                 entries.push(std::mem::take(&mut result.parents));
@@ -382,6 +403,61 @@ impl State {
         self.all = false;
         self.gateways_dirty = false;
         self.touched = false;
+    }
+
+    /// The results of the routes of `dirty` still in the snapshot, in order, built by several
+    /// threads at once when there are many and more than one thread may run; None when they are
+    /// better built one by one as they are placed.
+    ///
+    /// The routes are cut into runs of consecutive keys, a few per thread so that a thread
+    /// slowed down by others sharing the machine leaves its runs to the rest. Only an empty
+    /// cache is shared out (a first translation, or a one-off one): each run fills a cache of
+    /// its own, and since the runs follow one another in key order, their indexes join the
+    /// state's in order.
+    fn parallel_results(
+        &mut self,
+        snapshot: &Snapshot,
+        opts: &Options,
+        dirty: &[(Cow<'_, ObjectKey>, Option<&Object>)],
+    ) -> Option<Vec<RouteResult>> {
+        let threads = opts
+            .threads
+            .map_or_else(rayon::current_num_threads, |n| n.get());
+        if threads < 2 || dirty.len() < 2 * PARALLEL_RUN || !self.cache.is_empty() {
+            return None;
+        }
+        let run = dirty
+            .len()
+            .div_ceil(threads * RUNS_PER_THREAD)
+            .max(PARALLEL_RUN);
+        let (gateways, keep) = (&self.gateways, self.cache.keeps());
+        let runs: Vec<(Vec<RouteResult>, RouteCache)> = dirty
+            .par_chunks(run)
+            .map(|part| {
+                let mut cache = RouteCache::empty(keep);
+                let results = part
+                    .iter()
+                    .filter_map(|(key, object)| {
+                        let result = super::route_result(
+                            snapshot,
+                            opts,
+                            key,
+                            (*object)?,
+                            gateways,
+                            &mut cache,
+                        );
+                        Some(result)
+                    })
+                    .collect();
+                (results, cache)
+            })
+            .collect();
+        let mut out = Vec::with_capacity(dirty.len());
+        for (results, cache) in runs {
+            out.extend(results);
+            self.cache.append(cache);
+        }
+        Some(out)
     }
 
     /// The routes to translate again, in key order, each with the snapshot's key and object

@@ -203,6 +203,22 @@ pub fn route_spec() -> impl Strategy<Value = RouteSpec> {
         )
 }
 
+/// Many routes (up to 3,840 distinct ones) over the objects of [`object`]: enough for a
+/// translation to share them out among threads.
+pub fn large_graph() -> impl Strategy<Value = Vec<Object>> {
+    let wide = (route_spec(), any::<u8>()).prop_map(|(r, n)| route(&RouteSpec { n, ..r }));
+    (
+        prop::collection::vec(wide, 600..900),
+        prop::collection::vec(object(), 10..40),
+    )
+        .prop_map(|(routes, mut others)| {
+            let mut all = base();
+            all.extend(routes);
+            all.append(&mut others);
+            all
+        })
+}
+
 /// Any object the graph may contain, for edits.
 pub fn object() -> impl Strategy<Value = Object> {
     prop_oneof![

@@ -460,6 +460,7 @@ impl Controller {
             time: now().into(),
             address: Some(self.chosen_address()),
             usable_addresses: UsableAddresses::Only(usable),
+            ..Options::default()
         });
         // Only what the changes reached is translated again; the update names what changed.
         let applied = started.elapsed();
