@@ -273,15 +273,30 @@ fn measure_full(
     )
 }
 
-/// The columns both tables share: full, per route, `translate()` alone, encode, ratio.
-fn full_columns(n: usize, full: Duration, translate_only: Duration, encode: Duration) -> String {
+/// The columns both tables share: full, per route, `translate()` alone, encode, ratio; then
+/// the same translation on one thread, with its ratio to an encode measured alongside it.
+fn full_columns(
+    snapshot: &Snapshot,
+    opts: &Options,
+    n: usize,
+    budget: Duration,
+    runs: usize,
+) -> String {
+    let (full, translate_only, encode) = measure_full(snapshot, opts, budget, runs);
+    let one = Options {
+        threads: Some(std::num::NonZeroUsize::MIN),
+        ..opts.clone()
+    };
+    let (full_one, _, encode_one) = measure_full(snapshot, &one, budget, runs);
     format!(
-        "{} | {} | {} | {} | {:.2}×",
+        "{} | {} | {} | {} | {:.2}× | {} | {:.2}×",
         fmt(full),
         fmt(full / n as u32),
         fmt(translate_only),
         fmt(encode),
-        full.as_secs_f64() / encode.as_secs_f64()
+        full.as_secs_f64() / encode.as_secs_f64(),
+        fmt(full_one),
+        full_one.as_secs_f64() / encode_one.as_secs_f64()
     )
 }
 
@@ -355,7 +370,13 @@ fn main() {
             _ => input(n),
         };
         let snapshot = Snapshot::from_objects(objects.clone());
-        let opts = Options::default();
+        // `BENCH_THREADS=1` keeps the work on the thread a profiler follows from `translate`.
+        let opts = Options {
+            threads: std::env::var("BENCH_THREADS")
+                .ok()
+                .and_then(|s| s.parse().ok()),
+            ..Options::default()
+        };
         let (mut engine, mut cache) = serving(&snapshot, &opts);
         let encoded = build_all(&gatewright::translate(&snapshot, &opts));
         let secs = std::env::var("BENCH_PROFILE_SECS")
@@ -396,14 +417,14 @@ fn main() {
         return;
     }
     let opts = Options::default();
-    println!("| routes | full (translate + xDS) | per route | `translate()` alone | encode baseline | ratio | 1 route: translate | 1 route: xDS | 1 EndpointSlice: translate | 1 EndpointSlice: xDS | 1 listener: translate | 1 listener: xDS | snapshot of the objects |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| routes | full (translate + xDS) | per route | `translate()` alone | encode baseline | ratio | one thread: full | one thread: ratio | 1 route: translate | 1 route: xDS | 1 EndpointSlice: translate | 1 EndpointSlice: xDS | 1 listener: translate | 1 listener: xDS | snapshot of the objects |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &sizes {
         let objs = input(n);
         let snapshot = Snapshot::from_objects(objs.clone());
         let budget = budget_for(n, quick);
         let runs = if quick { 1 } else { 5 };
-        let (full, translate_only, encode) = measure_full(&snapshot, &opts, budget, runs);
+        let full = full_columns(&snapshot, &opts, n, budget, runs);
 
         // Incremental: the engine applies one change and updates (translation), then the
         // encoded Envoy resources of the Gateways that changed are rebuilt (xDS), reusing the
@@ -449,8 +470,7 @@ fn main() {
             runs,
         );
         println!(
-            "| {n} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            full_columns(n, full, translate_only, encode),
+            "| {n} | {full} | {} | {} | {} | {} | {} | {} | {} |",
             fmt(one_route.0),
             fmt(one_route.1),
             fmt(one_slice.0),
@@ -464,8 +484,8 @@ fn main() {
     // The mixed input: the same full translation, with what a scale test of one route kind
     // misses (many Gateways and listeners, every route kind, grants across namespaces).
     println!();
-    println!("| mixed: routes | objects | Gateways | routes accepted | full (translate + xDS) | per route | `translate()` alone | encode baseline | ratio |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| mixed: routes | objects | Gateways | routes accepted | full (translate + xDS) | per route | `translate()` alone | encode baseline | ratio | one thread: full | one thread: ratio |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &sizes {
         let objects = mixed(n);
         let count = objects.len();
@@ -478,11 +498,7 @@ fn main() {
         assert_eq!(accepted, n, "mixed input: not every route accepted");
         drop(t);
         let runs = if quick { 1 } else { 5 };
-        let (full, translate_only, encode) =
-            measure_full(&snapshot, &opts, budget_for(n, quick), runs);
-        println!(
-            "| {n} | {count} | {gateways} | {accepted} | {} |",
-            full_columns(n, full, translate_only, encode)
-        );
+        let full = full_columns(&snapshot, &opts, n, budget_for(n, quick), runs);
+        println!("| {n} | {count} | {gateways} | {accepted} | {full} |");
     }
 }
