@@ -98,7 +98,12 @@ proptest! {
         objs in large_graph(),
         edits in prop::collection::vec(object(), 1..6),
     ) {
-        let threads = |n: usize| Options { threads: std::num::NonZeroUsize::new(n), ..Options::default() };
+        // Shared out from 64 routes: the runs are small and many, as at 10,000 routes.
+        let threads = |n: usize| Options {
+            threads: std::num::NonZeroUsize::new(n),
+            parallel_from: 64,
+            ..Options::default()
+        };
         let snapshot = Snapshot::from_objects(objs);
         let one = render(&translate(&snapshot, &threads(1)));
         prop_assert!(render(&translate(&snapshot, &threads(3))) == one, "three threads differ from one");

@@ -54,10 +54,6 @@ struct Gw {
     touched: bool,
 }
 
-/// The fewest routes worth handing to another thread: below it, the handing costs more than it
-/// saves.
-const PARALLEL_RUN: usize = 256;
-
 /// Runs of routes per thread when routes are translated in parallel.
 const RUNS_PER_THREAD: usize = 4;
 
@@ -423,13 +419,10 @@ impl State {
         let threads = opts
             .threads
             .map_or_else(rayon::current_num_threads, |n| n.get());
-        if threads < 2 || dirty.len() < 2 * PARALLEL_RUN || !self.cache.is_empty() {
+        if threads < 2 || dirty.len() < opts.parallel_from.max(2) || !self.cache.is_empty() {
             return None;
         }
-        let run = dirty
-            .len()
-            .div_ceil(threads * RUNS_PER_THREAD)
-            .max(PARALLEL_RUN);
+        let run = dirty.len().div_ceil(threads * RUNS_PER_THREAD);
         let (gateways, keep) = (&self.gateways, self.cache.keeps());
         let runs: Vec<(Vec<RouteResult>, RouteCache)> = dirty
             .par_chunks(run)
