@@ -14,14 +14,94 @@ use envoy_types::pb::envoy::extensions::upstreams::http::v3::{
 };
 use envoy_types::pb::envoy::r#type::matcher::v3::{string_matcher, StringMatcher};
 
-use super::listener::{add_certificate, inline_data};
+use std::collections::btree_map;
+use std::iter::Peekable;
+use std::sync::Arc;
+
+use super::listener::{self, add_certificate, inline_data};
 use super::{ads_source, any, duration_ms, socket_address, Delivery};
-use crate::translate::ir::{ClusterIr, GatewayIr, UpstreamProtocol};
+use crate::translate::ir::{ClusterIr, ClusterName, GatewayIr, UpstreamProtocol};
+
+/// A UDP listener's backends, each with its weight.
+pub(crate) type WeightedParts<'a> = Vec<(&'a ClusterIr, u32)>;
+
+/// What one cluster of a Gateway is built from.
+pub(crate) enum Source<'a> {
+    /// A backend Service port.
+    Backend(&'a Arc<ClusterIr>),
+    /// A UDP listener's backends, each with its weight, under the listener's `{listener}/weighted`
+    /// name (see [`weighted`]).
+    Weighted(String, WeightedParts<'a>),
+}
+
+impl Source<'_> {
+    /// Fills `cluster` from the source, as [`build`] and [`weighted`] do.
+    pub(crate) fn build(
+        &self,
+        ir: &GatewayIr,
+        delivery: Delivery,
+        cluster: &mut Cluster,
+    ) -> Option<ClusterLoadAssignment> {
+        match self {
+            Source::Backend(c) => build(c, ir, delivery, cluster),
+            Source::Weighted(name, parts) => weighted(name, parts, delivery, cluster),
+        }
+    }
+}
+
+/// The sources of a Gateway's clusters, in the order of the clusters' names, as Envoy's lists
+/// are kept: the backends' map is in that order, and the few weighted clusters are merged in.
+pub(crate) struct Sources<'a> {
+    backends: Peekable<btree_map::Values<'a, ClusterName, Arc<ClusterIr>>>,
+    weighted: Peekable<std::vec::IntoIter<(String, WeightedParts<'a>)>>,
+}
+
+/// Every cluster `ir` needs, in name order.
+pub(crate) fn sources(ir: &GatewayIr) -> Sources<'_> {
+    let mut weighted: Vec<_> = ir
+        .ports
+        .values()
+        .filter_map(|port| {
+            let parts = listener::udp_weighted(port, ir)?;
+            let name = listener::weighted_cluster_name(&listener::listener_name(port, ir));
+            Some((name, parts))
+        })
+        .collect();
+    weighted.sort_by(|a, b| a.0.cmp(&b.0));
+    Sources {
+        backends: ir.clusters.values().peekable(),
+        weighted: weighted.into_iter().peekable(),
+    }
+}
+
+impl<'a> Iterator for Sources<'a> {
+    type Item = Source<'a>;
+
+    fn next(&mut self) -> Option<Source<'a>> {
+        let weighted_first = match (self.weighted.peek(), self.backends.peek()) {
+            (Some((w, _)), Some(b)) => w.as_str() < &*b.name,
+            (w, _) => w.is_some(),
+        };
+        if weighted_first {
+            let (name, parts) = self.weighted.next()?;
+            Some(Source::Weighted(name, parts))
+        } else {
+            self.backends.next().map(Source::Backend)
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.backends.len() + self.weighted.len();
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Sources<'_> {}
 
 /// Fills `cluster` (a default one, already where it is kept: Envoy's Cluster is over 3 KiB, and
 /// each move would copy it) and returns its ClusterLoadAssignment when delivered over EDS. A
 /// TLS cluster presents the Gateway's backend client certificate, if it has one.
-pub fn build(
+pub(crate) fn build(
     c: &ClusterIr,
     ir: &GatewayIr,
     delivery: Delivery,
@@ -109,7 +189,7 @@ pub fn build(
 /// A cluster spreading sessions over several backend clusters by weight, for the UDP proxy,
 /// whose route names one cluster: one locality per backend, weighted (locality weighted LB).
 /// Filled in place, as [`build`] is.
-pub fn weighted(
+pub(crate) fn weighted(
     name: &str,
     parts: &[(&ClusterIr, u32)],
     delivery: Delivery,

@@ -123,23 +123,26 @@ impl EncodedCache {
     /// The Envoy resources of one Gateway over ADS, each sorted by type (clusters, endpoints,
     /// secrets, listeners, routes: the order a server sends them in) and then by name.
     pub fn build(&mut self, ir: &GatewayIr, bind_address: &str) -> Vec<EncodedResource> {
-        // Clusters and their endpoints share names: each type is kept apart, in name order.
-        // The cluster map is in that order already; only the weighted clusters of UDP
-        // listeners, when there are any, are sorted in.
-        let mut out = Vec::with_capacity(2 * ir.clusters.len() + ir.secrets.len() + 8);
-        let mut endpoints = Vec::with_capacity(ir.clusters.len());
-        for c in ir.clusters.values() {
-            let (cluster, cla) = self.cluster(c, ir);
+        // Clusters and their endpoints share names: each type is kept apart, in name order,
+        // the order their sources come in.
+        let clusters = cluster::sources(ir);
+        let mut out = Vec::with_capacity(2 * clusters.len() + ir.secrets.len() + 8);
+        let mut endpoints = Vec::with_capacity(clusters.len());
+        for source in clusters {
+            let (cluster, cla) = match &source {
+                cluster::Source::Backend(c) => self.cluster(c, ir),
+                // One per UDP listener with several backends: not worth keeping.
+                cluster::Source::Weighted(..) => {
+                    let mut cluster = Cluster::default();
+                    let cla = source.build(ir, Delivery::Ads, &mut cluster);
+                    (
+                        cluster_resource(&cluster),
+                        cla.as_ref().map(endpoint_resource),
+                    )
+                }
+            };
             out.push(cluster);
             endpoints.extend(cla);
-        }
-        let (mut weighted, mut weighted_endpoints) = (Vec::new(), Vec::new());
-        super::weighted_clusters(ir, Delivery::Ads, &mut weighted, &mut weighted_endpoints);
-        out.extend(weighted.iter().map(cluster_resource));
-        endpoints.extend(weighted_endpoints.iter().map(endpoint_resource));
-        if !weighted.is_empty() {
-            out.sort_by(|a, b| a.name.cmp(&b.name));
-            endpoints.sort_by(|a, b| a.name.cmp(&b.name));
         }
         out.append(&mut endpoints);
         out.extend(ir.secrets.values().map(|s| {

@@ -105,9 +105,11 @@ impl GatewayResources {
 /// Builds the Envoy resources of one Gateway.
 pub fn build(ir: &GatewayIr, delivery: Delivery, bind_address: &str) -> GatewayResources {
     let mut out = GatewayResources::default();
-    // Envoy's structs are large: grown one push at a time they would be copied again and again.
-    out.clusters.reserve_exact(ir.clusters.len());
-    out.endpoints.reserve_exact(ir.clusters.len());
+    // Envoy's structs are large: grown one push at a time they would be copied again and again,
+    // and sorted they would be moved about; the sources come in name order, so they are not.
+    let clusters = cluster::sources(ir);
+    out.clusters.reserve_exact(clusters.len());
+    out.endpoints.reserve_exact(clusters.len());
     for port in ir.ports.values() {
         let (l, tables) = listener::build(port, ir, delivery, bind_address);
         if l.filter_chains.is_empty() && l.listener_filters.is_empty() {
@@ -118,41 +120,19 @@ pub fn build(ir: &GatewayIr, delivery: Delivery, bind_address: &str) -> GatewayR
         out.routes
             .extend(tables.into_iter().map(route::route_configuration));
     }
-    for c in ir.clusters.values() {
-        let cla = cluster::build(c, ir, delivery, push_default(&mut out.clusters));
+    for source in clusters {
+        let cla = source.build(ir, delivery, push_default(&mut out.clusters));
         out.endpoints.extend(cla);
     }
-    weighted_clusters(ir, delivery, &mut out.clusters, &mut out.endpoints);
-    out.clusters.sort_by(|a, b| a.name.cmp(&b.name));
-    out.endpoints
-        .sort_by(|a, b| a.cluster_name.cmp(&b.cluster_name));
+    debug_assert!(out.clusters.is_sorted_by(|a, b| a.name < b.name));
+    debug_assert!(out
+        .endpoints
+        .is_sorted_by(|a, b| a.cluster_name < b.cluster_name));
     if delivery == Delivery::Ads {
         out.secrets = ir.secrets.values().map(listener::secret).collect();
     }
     out.routes.sort_by(|a, b| a.name.cmp(&b.name));
     out
-}
-
-/// The weighted clusters of the UDP listeners that forward to several backends, added to
-/// `clusters` and (over EDS) `endpoints`.
-pub(crate) fn weighted_clusters(
-    ir: &GatewayIr,
-    delivery: Delivery,
-    clusters: &mut Vec<Cluster>,
-    endpoints: &mut Vec<ClusterLoadAssignment>,
-) {
-    for port in ir.ports.values() {
-        let Some(parts) = listener::udp_weighted(port, ir) else {
-            continue;
-        };
-        let name = listener::weighted_cluster_name(&listener::listener_name(port, ir));
-        endpoints.extend(cluster::weighted(
-            &name,
-            &parts,
-            delivery,
-            push_default(clusters),
-        ));
-    }
 }
 
 /// A default value at the end of `list`, to be filled where it stays: Envoy's Cluster and Route
@@ -223,9 +203,11 @@ mod tests {
              spec: {gatewayClassName: gc, listeners: [{name: udp, port: 5300, protocol: UDP}]}\n---\n\
              apiVersion: gateway.networking.k8s.io/v1alpha2\nkind: UDPRoute\nmetadata: {name: r, namespace: ns}\n\
              spec:\n  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: a, port: 8080, weight: 70}, \
-             {name: b, port: 8080, weight: 30}, {name: c, port: 8080, weight: 0}]}]\n",
+             {name: x, port: 8080, weight: 30}, {name: c, port: 8080, weight: 0}]}]\n",
         );
-        for (i, svc) in ["a", "b", "c"].iter().enumerate() {
+        // `ns/x/8080` sorts after `ns/gw/5300/udp/weighted`: the weighted cluster is merged in
+        // among the others.
+        for (i, svc) in ["a", "x", "c"].iter().enumerate() {
             text.push_str(&format!(
                 "---\napiVersion: v1\nkind: Service\nmetadata: {{name: {svc}, namespace: ns}}\n\
                  spec: {{ports: [{{port: 8080, protocol: UDP}}]}}\n---\n\
@@ -282,7 +264,7 @@ mod tests {
             .collect();
         assert_eq!(
             weights,
-            vec![("ns/a/8080".to_string(), 70), ("ns/b/8080".to_string(), 30)]
+            vec![("ns/a/8080".to_string(), 70), ("ns/x/8080".to_string(), 30)]
         );
         let mut cache = encoded::EncodedCache::default();
         let enc = cache.build(ir, "0.0.0.0");
@@ -292,6 +274,16 @@ mod tests {
             .map(|r| &*r.name)
             .collect();
         let want: Vec<&str> = res.clusters.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            want,
+            ["ns/a/8080", "ns/c/8080", name, "ns/x/8080"],
+            "clusters in name order"
+        );
         assert_eq!(names, want);
+        let endpoints: Vec<&str> = res.endpoints.iter().map(|e| &*e.cluster_name).collect();
+        assert!(
+            endpoints.is_sorted(),
+            "endpoints out of order: {endpoints:?}"
+        );
     }
 }
