@@ -60,9 +60,10 @@ pub struct Options {
     pub address: Option<String>,
     /// Which addresses a Gateway may request in `spec.addresses`.
     pub usable_addresses: UsableAddresses,
-    /// Threads that may translate routes at once when there are many to translate from scratch
-    /// (a first translation): None for as many as rayon's global pool has (one per core, unless
-    /// `RAYON_NUM_THREADS` says otherwise). The result is the same whatever the number.
+    /// How many threads the routes of a large translation from scratch (a first translation) are
+    /// cut for: None for as many as rayon's global pool has (one per core, unless
+    /// `RAYON_NUM_THREADS` says otherwise); 1 keeps them on the calling thread. The pieces run
+    /// on rayon's global pool. The result is the same whatever the number.
     pub threads: Option<std::num::NonZeroUsize>,
     /// The fewest routes to translate from scratch that are shared out among threads: below
     /// it, handing them out costs as much as it saves. The default, 8,192, is where two threads
