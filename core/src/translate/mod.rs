@@ -69,7 +69,7 @@ pub struct Options {
     /// it, handing them out costs as much as it saves. The default, 8,192, is where two threads
     /// began to win on a shared 2-core machine (at 3,000-7,000 routes they were 0-20 % slower
     /// than one: the results are placed from another core's cache and their memory is given
-    /// back to another thread's heap; at 10,000, 1-10 % faster).
+    /// back to another thread's heap; at 10,000, 1-12 % faster).
     pub parallel_from: usize,
 }
 
