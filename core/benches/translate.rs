@@ -49,7 +49,7 @@ use gatewright::engine::{Change, Engine, Update};
 use gatewright::load::parse_str;
 use gatewright::xds::encoded::EncodedCache;
 use gatewright::xds::{self, Delivery, GatewayResources};
-use gatewright::{Object, Options, Snapshot};
+use gatewright::{Object, Options, Parallelism, Snapshot};
 
 fn load(text: &str) -> Vec<Object> {
     parse_str(text, "bench.yaml")
@@ -100,6 +100,11 @@ fn input(n: usize) -> Vec<Object> {
 /// or change request headers. A TCP or UDP listener forwards to its oldest route; the others
 /// stay accepted (TCPRouteMultipleRoutesAttachment).
 fn mixed(n: usize) -> Vec<Object> {
+    load(&mixed_text(n))
+}
+
+/// The mixed input as YAML (`BENCH_WRITE=FILE` writes it, for `gatewright translate FILE`).
+fn mixed_text(n: usize) -> String {
     let gateways = (n / 250).max(2);
     let namespaces = (n / 100).max(3);
     let mut text = String::from(
@@ -193,7 +198,7 @@ fn mixed(n: usize) -> Vec<Object> {
             b = i % 250
         ));
     }
-    load(&text)
+    text
 }
 
 /// The median of measured times.
@@ -214,11 +219,24 @@ fn timed(mut f: impl FnMut(&mut Duration), budget: Duration, min_runs: usize) ->
     middle(&mut times)
 }
 
-fn build_all(t: &gatewright::Translation) -> Vec<GatewayResources> {
-    t.gateways
-        .values()
-        .map(|ir| xds::build(ir, Delivery::Ads, "0.0.0.0"))
-        .collect()
+/// Builds every Gateway's Envoy resources and drops each where it was built, as `gatewright
+/// translate` does (it renders each Gateway's on the thread that built them): how many there
+/// were.
+fn build_each(t: &gatewright::Translation, opts: &Options) -> usize {
+    t.each_gateway(&opts.parallel, |_, ir| {
+        let r = xds::build(ir, Delivery::Ads, "0.0.0.0");
+        r.clusters.len() + r.routes.len() + r.listeners.len()
+    })
+    .into_iter()
+    .sum()
+}
+
+/// Every Gateway's Envoy resources, built as `gatewright translate` builds them (on several
+/// threads for a large translation of several Gateways).
+fn build_all(t: &gatewright::Translation, opts: &Options) -> Vec<GatewayResources> {
+    t.each_gateway(&opts.parallel, |_, ir| {
+        xds::build(ir, Delivery::Ads, "0.0.0.0")
+    })
 }
 
 fn fmt(d: Duration) -> String {
@@ -238,7 +256,8 @@ fn budget_for(n: usize, quick: bool) -> Duration {
     }
 }
 
-/// The medians of a full translation (translate, xDS structs, drop), of `translate()` alone,
+/// The medians of a full translation (`translate()`, every Gateway's xDS structs built and
+/// dropped as `gatewright translate` does, the translation dropped), of `translate()` alone,
 /// and of encoding the output. The translation and its baseline alternate, run by run, so
 /// both see the same machine (a shared one drifts by tens of percent within a minute).
 fn measure_full(
@@ -253,18 +272,19 @@ fn measure_full(
         let t = Instant::now();
         let translation = gatewright::translate(snapshot, opts);
         translate_only.push(t.elapsed());
-        let out = build_all(&translation);
+        black_box(build_each(&translation, opts));
+        full.push(t.elapsed());
+        // The same resources again, kept to be encoded (untimed): the baseline runs right
+        // after the translation it is compared with.
+        let out = build_all(&translation, opts);
+        let d = Instant::now();
         drop(translation);
-        let mut whole = t.elapsed();
+        *full.last_mut().expect("pushed above") += d.elapsed();
         let e = Instant::now();
         for r in &out {
             black_box(r.encoded());
         }
         encode.push(e.elapsed());
-        let d = Instant::now();
-        drop(out);
-        whole += d.elapsed();
-        full.push(whole);
     }
     (
         middle(&mut full),
@@ -284,7 +304,7 @@ fn full_columns(
 ) -> String {
     let (full, translate_only, encode) = measure_full(snapshot, opts, budget, runs);
     let one = Options {
-        threads: Some(std::num::NonZeroUsize::MIN),
+        parallel: Parallelism::ONE_THREAD,
         ..opts.clone()
     };
     let (full_one, _, encode_one) = measure_full(snapshot, &one, budget, runs);
@@ -362,6 +382,14 @@ fn main() {
     // `BENCH_PROFILE=full|route|slice|encode|snapshot` loops one operation for a profiler
     // (`route` and `slice`: one changed object, the engine's update and the encoded resources,
     // as `serve` does; `snapshot`: indexing cloned objects).
+    if let Ok(path) = std::env::var("BENCH_WRITE") {
+        let text = mixed_text(sizes[0]);
+        if let Err(e) = std::fs::write(&path, text) {
+            eprintln!("cannot write {path}: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if let Ok(what) = std::env::var("BENCH_PROFILE") {
         let n = sizes[0];
         // `BENCH_INPUT=mixed` profiles the mixed input (`full` and `encode` only).
@@ -372,13 +400,16 @@ fn main() {
         let snapshot = Snapshot::from_objects(objects.clone());
         // `BENCH_THREADS=1` keeps the work on the thread a profiler follows from `translate`.
         let opts = Options {
-            threads: std::env::var("BENCH_THREADS")
-                .ok()
-                .and_then(|s| s.parse().ok()),
+            parallel: Parallelism {
+                threads: std::env::var("BENCH_THREADS")
+                    .ok()
+                    .and_then(|s| s.parse().ok()),
+                ..Parallelism::default()
+            },
             ..Options::default()
         };
         let (mut engine, mut cache) = serving(&snapshot, &opts);
-        let encoded = build_all(&gatewright::translate(&snapshot, &opts));
+        let encoded = build_all(&gatewright::translate(&snapshot, &opts), &opts);
         let secs = std::env::var("BENCH_PROFILE_SECS")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -407,7 +438,7 @@ fn main() {
                     }
                 }
                 _ => {
-                    black_box(build_all(&gatewright::translate(&snapshot, &opts)));
+                    black_box(build_each(&gatewright::translate(&snapshot, &opts), &opts));
                 }
             }
         }

@@ -17,6 +17,7 @@ pub mod extension;
 pub mod load;
 pub mod model;
 pub mod output;
+pub mod parallel;
 pub mod provider;
 pub mod sink;
 pub mod validate;
@@ -27,6 +28,7 @@ pub mod snapshot;
 pub mod status;
 pub mod translate;
 
+pub use parallel::Parallelism;
 pub use snapshot::Snapshot;
 pub use translate::{translate, Options, Translation, UsableAddresses};
 pub mod xds;

@@ -2,6 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::parallel::Parallelism;
 use crate::translate::Translation;
 use crate::xds::{self, bootstrap, render, Delivery};
 
@@ -64,6 +65,8 @@ pub struct DocumentOptions {
     pub types: Vec<ResourceType>,
     /// Only this Gateway (`namespace/name`).
     pub gateway: Option<String>,
+    /// Whether the Gateways of a large translation are built and rendered on several threads.
+    pub parallel: Parallelism,
 }
 
 impl Default for DocumentOptions {
@@ -73,6 +76,7 @@ impl Default for DocumentOptions {
             status: true,
             types: ResourceType::ALL.to_vec(),
             gateway: None,
+            parallel: Parallelism::default(),
         }
     }
 }
@@ -81,21 +85,26 @@ impl Default for DocumentOptions {
 pub fn document(t: &Translation, opts: &DocumentOptions) -> Result<Value, render::RenderError> {
     let mut doc = Map::new();
     if opts.xds {
-        let mut gws = Map::new();
-        for (name, ir) in &t.gateways {
+        let picked = t.each_gateway(&opts.parallel, |name, ir| {
             if opts.gateway.as_ref().is_some_and(|g| g != name) {
-                continue;
+                return Ok(None);
             }
             let r = xds::build(ir, Delivery::Ads, "0.0.0.0");
-            let Value::Object(all) = render::resources_to_json(&r, true)? else {
-                continue;
+            let Value::Object(mut all) = render::resources_to_json(&r, true)? else {
+                return Ok(None);
             };
             let picked: Map<String, Value> = opts
                 .types
                 .iter()
-                .filter_map(|ty| all.get(ty.key()).map(|v| (ty.key().to_string(), v.clone())))
+                .filter_map(|ty| all.remove(ty.key()).map(|v| (ty.key().to_string(), v)))
                 .collect();
-            gws.insert(name.clone(), Value::Object(picked));
+            Ok(Some((name.to_string(), Value::Object(picked))))
+        });
+        let mut gws = Map::new();
+        for gw in picked {
+            if let Some((name, v)) = gw? {
+                gws.insert(name, v);
+            }
         }
         doc.insert("xds".into(), Value::Object(gws));
     }

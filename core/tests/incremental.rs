@@ -6,11 +6,19 @@ mod common;
 use common::*;
 use gatewright::engine::{Change, Engine};
 use gatewright::output::{document, DocumentOptions};
-use gatewright::{translate, Object, Options, Snapshot, Translation};
+use gatewright::{translate, Object, Options, Parallelism, Snapshot, Translation};
 use proptest::prelude::*;
 
 fn render(t: &Translation) -> String {
-    serde_json::to_string(&document(t, &DocumentOptions::default()).expect("render")).expect("json")
+    render_with(t, Parallelism::default())
+}
+
+fn render_with(t: &Translation, parallel: Parallelism) -> String {
+    let opts = DocumentOptions {
+        parallel,
+        ..DocumentOptions::default()
+    };
+    serde_json::to_string(&document(t, &opts).expect("render")).expect("json")
 }
 
 #[derive(Debug, Clone)]
@@ -99,14 +107,20 @@ proptest! {
         edits in prop::collection::vec(object(), 1..6),
     ) {
         // Shared out from 64 routes: the runs are small and many, as at 10,000 routes.
-        let threads = |n: usize| Options {
+        let parallel = |n: usize| Parallelism {
             threads: std::num::NonZeroUsize::new(n),
-            parallel_from: 64,
+            from: 64,
+        };
+        let threads = |n: usize| Options {
+            parallel: parallel(n),
             ..Options::default()
         };
         let snapshot = Snapshot::from_objects(objs);
-        let one = render(&translate(&snapshot, &threads(1)));
-        prop_assert!(render(&translate(&snapshot, &threads(3))) == one, "three threads differ from one");
+        let one = render_with(&translate(&snapshot, &threads(1)), Parallelism::ONE_THREAD);
+        let three = translate(&snapshot, &threads(3));
+        prop_assert!(render_with(&three, Parallelism::ONE_THREAD) == one, "three threads differ from one");
+        // The Gateways built and rendered on several threads come back in order.
+        prop_assert!(render_with(&three, parallel(3)) == one, "Gateways rendered on three threads differ");
         // An engine's first update shares the routes out too, each run filling a cache of its
         // own: after edits, what it rebuilds from those caches matches one thread from scratch.
         let mut engine = Engine::with_snapshot(snapshot, threads(3));

@@ -35,6 +35,7 @@ use smallvec::SmallVec;
 
 use crate::diagnostic::Diagnostic;
 use crate::model::*;
+use crate::parallel::Parallelism;
 use crate::snapshot::Snapshot;
 use crate::status::conditions::{reasons, types, ConditionBuilder};
 use crate::status::StatusObject;
@@ -60,17 +61,9 @@ pub struct Options {
     pub address: Option<String>,
     /// Which addresses a Gateway may request in `spec.addresses`.
     pub usable_addresses: UsableAddresses,
-    /// How many threads the routes of a large translation from scratch (a first translation) are
-    /// cut for: None for as many as rayon's global pool has (one per core, unless
-    /// `RAYON_NUM_THREADS` says otherwise); 1 keeps them on the calling thread. The pieces run
-    /// on rayon's global pool. The result is the same whatever the number.
-    pub threads: Option<std::num::NonZeroUsize>,
-    /// The fewest routes to translate from scratch that are shared out among threads: below
-    /// it, handing them out costs as much as it saves. The default, 8,192, is where two threads
-    /// began to win on a shared 2-core machine (at 3,000-7,000 routes they were 0-20 % slower
-    /// than one: the results are placed from another core's cache and their memory is given
-    /// back to another thread's heap; at 10,000, 1-12 % faster).
-    pub parallel_from: usize,
+    /// How many threads the routes of a large translation from scratch (a first translation)
+    /// are shared out among, and from how many routes; the result is the same either way.
+    pub parallel: Parallelism,
 }
 
 /// Which requested `spec.addresses` the controller can give a Gateway: an input, since only
@@ -98,8 +91,7 @@ impl Default for Options {
             time: Arc::from("1970-01-01T00:00:00Z"),
             address: None,
             usable_addresses: UsableAddresses::All,
-            threads: None,
-            parallel_from: 8192,
+            parallel: Parallelism::default(),
         }
     }
 }
@@ -113,6 +105,30 @@ pub struct Translation {
     pub status: Vec<StatusObject>,
     /// Warnings about accepted input we do not (yet) act on, so nothing is silently ignored.
     pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Translation {
+    /// Every Gateway (name and IR, in name order) through `f`, shared out among threads when
+    /// the translation is large: building and rendering one Gateway's Envoy resources reads
+    /// nothing of the others'. Its size is counted in objects with a status, most of them
+    /// routes.
+    pub fn each_gateway<T: Send>(
+        &self,
+        parallel: &Parallelism,
+        f: impl Fn(&str, &GatewayIr) -> T + Sync,
+    ) -> Vec<T> {
+        let threads = parallel.threads_for(self.status.len(), self.gateways.len());
+        if threads < 2 {
+            return self.gateways.iter().map(|(n, ir)| f(n, ir)).collect();
+        }
+        use rayon::prelude::*;
+        // Collected in the map's order.
+        let all: Vec<(&String, &GatewayIr)> = self.gateways.iter().collect();
+        all.par_iter()
+            .with_min_len(Parallelism::piece_len(all.len(), threads))
+            .map(|(n, ir)| f(n, ir))
+            .collect()
+    }
 }
 
 /// The hostnames a route serves through HTTP listener `l`, less those a more specific ready

@@ -32,6 +32,7 @@ use super::routes::RuleOutcome;
 use super::{listenersets, policy, Options, ParentStatuses, Parents, RouteResult, Translation};
 use crate::diagnostic::Diagnostic;
 use crate::model::{KeyRef, Kind, Object, ObjectKey};
+use crate::parallel::Parallelism;
 use crate::snapshot::Snapshot;
 use crate::status::{StatusBody, StatusObject};
 
@@ -53,9 +54,6 @@ struct Gw {
     /// Routes were placed or taken back since the last update.
     touched: bool,
 }
-
-/// Runs of routes per thread when routes are translated in parallel.
-const RUNS_PER_THREAD: usize = 4;
 
 /// The Gateways of ours by key. Hashed: every parentRef of every route looks its Gateway up
 /// two or three times, and an ordered search compares a few names per lookup (many with a
@@ -405,8 +403,7 @@ impl State {
     /// threads at once when there are many and more than one thread may run; None when they are
     /// better built one by one as they are placed.
     ///
-    /// The routes are cut into runs of consecutive keys, a few per thread so that a thread
-    /// slowed down by others sharing the machine leaves its runs to the rest. Only an empty
+    /// The routes are cut into runs of consecutive keys, a few per thread. Only an empty
     /// cache is shared out (a first translation, or a one-off one): each run fills a cache of
     /// its own, and since the runs follow one another in key order, their indexes join the
     /// state's in order.
@@ -416,13 +413,11 @@ impl State {
         opts: &Options,
         dirty: &[(Cow<'_, ObjectKey>, Option<&Object>)],
     ) -> Option<Vec<RouteResult>> {
-        let threads = opts
-            .threads
-            .map_or_else(rayon::current_num_threads, |n| n.get());
-        if threads < 2 || dirty.len() < opts.parallel_from.max(2) || !self.cache.is_empty() {
+        let threads = opts.parallel.threads_for(dirty.len(), dirty.len());
+        if threads < 2 || !self.cache.is_empty() {
             return None;
         }
-        let run = dirty.len().div_ceil(threads * RUNS_PER_THREAD);
+        let run = Parallelism::piece_len(dirty.len(), threads);
         let (gateways, keep) = (&self.gateways, self.cache.keeps());
         let runs: Vec<(Vec<RouteResult>, RouteCache)> = dirty
             .par_chunks(run)

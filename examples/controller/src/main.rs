@@ -195,10 +195,12 @@ fn main() -> ExitCode {
                 eprintln!("{d}");
             }
             let snapshot = gatewright::Snapshot::from_loaded(loaded.objects);
+            let parallel = gatewright::Parallelism::default();
             let t = gatewright::translate(
                 &snapshot,
                 &gatewright::Options {
                     controller_name: controller_name.into(),
+                    parallel,
                     ..Default::default()
                 },
             );
@@ -238,6 +240,7 @@ fn main() -> ExitCode {
                 status: to.iter().any(|t| t == "status"),
                 types: rtypes,
                 gateway,
+                parallel,
             };
             match output::document(&t, &opts) {
                 Ok(doc) => print(&doc, fmt),
