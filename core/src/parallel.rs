@@ -3,8 +3,10 @@
 //!
 //! Handing work to another core costs: its results are read back from that core's cache and
 //! their memory is given back to that thread's heap. Measured on a shared 2-core machine
-//! (BENCHMARKS.md), two threads lost up to 20 % at 1,000-3,000 routes, broke even at
-//! 5,000-7,000 and won from about 10,000; small inputs stay on the calling thread.
+//! (BENCHMARKS.md): routes on two threads lost up to 20 % at 1,000-3,000 routes, broke even at
+//! 5,000-7,000 and won from about 10,000; Gateways built on two threads lost about 20 % at
+//! 1,000 routes (4 Gateways) and won about 15 % at 10,000 (40 Gateways). Small inputs stay on
+//! the calling thread.
 
 use std::num::NonZeroUsize;
 
